@@ -1,0 +1,3 @@
+from keta_tui.cli.main import main
+
+raise SystemExit(main())

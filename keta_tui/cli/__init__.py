@@ -1,0 +1,1 @@
+"""keta's command line. Print commands never import textual."""

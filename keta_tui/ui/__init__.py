@@ -1,0 +1,1 @@
+"""keta's Textual front-desk app."""
