@@ -44,15 +44,33 @@ class TreatmentSpec:
     monitoring_minutes: int
     turnover_minutes: int
     gate: Mapping[str, str] = field(compare=True, hash=False)
+    # Where the minimum monitoring time counts from: "dosing_start" (esketamine: the
+    # first device) or "dosing_end" (IV: after the infusion).
+    monitoring_from: str = "dosing_start"
 
     @property
     def chair_minutes(self) -> int:
-        """Minutes a chair is held: dosing and monitoring overlap, monitoring counts from dosing."""
+        """Minutes from the planned start to the earliest planned discharge."""
+        if self.monitoring_from == "dosing_end":
+            return self.dosing_minutes + self.monitoring_minutes
         return max(self.dosing_minutes, self.monitoring_minutes)
 
     @property
     def busy_minutes(self) -> int:
+        """Minutes the chair is held, turnover included."""
         return self.chair_minutes + self.turnover_minutes
+
+    def span(self, start: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+        """(start, end of minimum monitoring, chair free after turnover) for a planned start."""
+        end = start + dt.timedelta(minutes=self.chair_minutes)
+        return start, end, end + dt.timedelta(minutes=self.turnover_minutes)
+
+    def earliest_ready(self, dosing_at: dt.datetime) -> dt.datetime:
+        """The earliest ready-to-leave time for a session whose dosing started at ``dosing_at``."""
+        minutes = self.monitoring_minutes
+        if self.monitoring_from == "dosing_end":
+            minutes += self.dosing_minutes
+        return dosing_at + dt.timedelta(minutes=minutes)
 
     def gate_level(self, item: str) -> str:
         return self.gate.get(item, "off")
@@ -393,7 +411,7 @@ def settings_from_dict(document: Mapping[str, Any], source: str = "settings") ->
         if not isinstance(item, Mapping):
             check.fail(key, "must be a table")
         check.check_unknown(item, ("code", "name", "route", "dosing_minutes", "monitoring_minutes",
-                                   "turnover_minutes", "gate"), key)
+                                   "monitoring_from", "turnover_minutes", "gate"), key)
         code = check.string(item, "code", f"{key}.code", max_len=60)
         if code in treatments:
             check.fail(f"{key}.code", f"treatment {code!r} is listed twice")
@@ -402,6 +420,10 @@ def settings_from_dict(document: Mapping[str, Any], source: str = "settings") ->
             check.fail(f"{key}.route", f"must be one of {', '.join(ROUTES)}, not {route!r}")
         if not any(route in c.routes for c in chairs):
             check.fail(f"{key}.route", f"no chair can host route {route!r}")
+        monitoring_from = check.string(item, "monitoring_from", f"{key}.monitoring_from", required=False,
+                                       default="dosing_start")
+        if monitoring_from not in ("dosing_start", "dosing_end"):
+            check.fail(f"{key}.monitoring_from", f"must be \"dosing_start\" or \"dosing_end\", not {monitoring_from!r}")
         gate_doc = item.get("gate", {})
         if not isinstance(gate_doc, Mapping):
             check.fail(f"{key}.gate", "must be a table of item = \"required\" | \"optional\" | \"off\"")
@@ -421,6 +443,7 @@ def settings_from_dict(document: Mapping[str, Any], source: str = "settings") ->
                                              low=0, high=600),
             turnover_minutes=check.integer(item, "turnover_minutes", f"{key}.turnover_minutes", high=240),
             gate=gate,
+            monitoring_from=monitoring_from,
         )
 
     protocols_raw = document.get("protocols", [])
