@@ -18,7 +18,8 @@ COMMAND_MODULES = (
     "cmd_setup",      # init, demo
     "cmd_day",        # today, upcoming
     "cmd_patients",   # patient add/find/show/edit
-    "cmd_sessions",   # book, slots, checkin, advance, cancel, noshow, undo, reschedule, history
+    "cmd_booking",    # book, slots, reschedule, history
+    "cmd_lifecycle",  # checkin, advance, cancel, noshow, defer, undo
     "cmd_courses",    # course plan/show
     "cmd_forms",      # forms list/file
     "cmd_backup",     # backup, restore
