@@ -85,3 +85,84 @@ def test_new_file_is_private(tmp_path):
     close_database()
     assert (path.stat().st_mode & 0o777) == 0o600
     assert (path.parent.stat().st_mode & 0o777) == 0o700
+
+
+def _sample_rows(database):
+    """Insert one row per core table using only the columns this schema version has."""
+    import datetime as dt
+
+    from keta_tui.db.models import Chair, Patient, Session, Treatment
+
+    def insert(model, values):
+        cols = {c.name for c in database.get_columns(model._meta.table_name)}
+        row = {model._meta.fields[k]: v for k, v in values.items() if model._meta.fields[k].column_name in cols}
+        return model.insert(row).execute()
+
+    with database.bind_ctx([Chair, Patient, Session, Treatment]):
+        chair = insert(Chair, {"name": "Chair A"})
+        treatment = insert(Treatment, {"code": "t", "name": "T", "route": "iv", "dosing_minutes": 40,
+                                       "monitoring_minutes": 45, "turnover_minutes": 15})
+        patient = insert(Patient, {"mrn": "M1", "first_name": "Ada", "last_name": "Testperson",
+                                   "search_name": "testperson ada"})
+        start = dt.datetime(2026, 1, 5, 15, 0)
+        insert(Session, {"patient": patient, "treatment": treatment, "chair": chair, "start_at": start,
+                         "end_at": start + dt.timedelta(minutes=85),
+                         "busy_until": start + dt.timedelta(minutes=100)})
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite file handling")
+def test_upgrade_from_every_earlier_version_keeps_rows(tmp_path):
+    from peewee import SqliteDatabase
+    from playhouse.migrations import Migration, Runner
+
+    names = [m.name for m in Migration.load_directory(str(MIGRATIONS_DIR))]
+    for name in names:
+        path = tmp_path / f"at-{name}.db"
+        database = SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
+        Runner(database, directory=str(MIGRATIONS_DIR), table_name="schema_migration").up(target=name)
+        _sample_rows(database)
+        database.close()
+        upgraded = open_database(path)
+        try:
+            assert not diff_models(upgraded, models.ALL_MODELS)
+            assert models.Session.select().count() == 1
+            assert models.Patient.get().last_name == "Testperson"
+        finally:
+            close_database()
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite file handling")
+def test_pending_migration_copies_the_file_aside_first(tmp_path, monkeypatch):
+    import shutil
+
+    from keta_tui.db import connection
+
+    path = tmp_path / "old.db"
+    open_database(path, create=True)
+    close_database()
+    con = sqlite3.connect(path)
+    con.execute("insert into chair (name, routes, position, retired, version, updated_at, updated_by) "
+                "values ('Chair A', 'iv', 0, 0, 1, '2026-01-01 00:00:00', 'x')")
+    con.commit()
+    con.close()
+    # A newer keta: the real migrations plus one that adds a column.
+    newer = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
+    (newer / "9001_add_colour.py").write_text(
+        "from peewee import *\n"
+        "def up(migrator, db):\n"
+        "    migrator.migrate(migrator.add_column('chair', 'colour', CharField(default='')))\n"
+        "def down(migrator, db):\n"
+        "    migrator.migrate(migrator.drop_column('chair', 'colour'))\n")
+    monkeypatch.setattr(connection, "MIGRATIONS_DIR", newer)
+    open_database(path)
+    close_database()
+    copies = list(tmp_path.glob("old.db.before-9001_add_colour-*.bak"))
+    assert len(copies) == 1 and (copies[0].stat().st_mode & 0o777) == 0o600
+    old = sqlite3.connect(copies[0])
+    assert old.execute("select name from chair").fetchall() == [("Chair A",)]
+    assert "colour" not in [r[1] for r in old.execute("pragma table_info(chair)")]
+    old.close()
+    new = sqlite3.connect(path)
+    assert new.execute("select name, colour from chair").fetchall() == [("Chair A", "")]
+    new.close()
