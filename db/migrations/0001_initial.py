@@ -50,14 +50,14 @@ BEGIN
             WHERE s.chair_id = NEW.chair_id AND s.id IS DISTINCT FROM NEW.id
               AND s.status IN ({active})
               AND s.start_at < NEW.busy_until AND NEW.start_at < s.busy_until) THEN
-            RAISE EXCEPTION 'keta: chair overlap';
+            RAISE EXCEPTION 'keta: chair overlap' USING ERRCODE = '23P01';
         END IF;
         IF EXISTS (
             SELECT 1 FROM session AS s
             WHERE s.patient_id = NEW.patient_id AND s.id IS DISTINCT FROM NEW.id
               AND s.status IN ({active})
               AND s.start_at < NEW.end_at AND NEW.start_at < s.end_at) THEN
-            RAISE EXCEPTION 'keta: patient overlap';
+            RAISE EXCEPTION 'keta: patient overlap' USING ERRCODE = '23P01';
         END IF;
     END IF;
     RETURN NEW;
