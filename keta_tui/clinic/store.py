@@ -123,3 +123,12 @@ def put_setting(key: str, value: str) -> None:
     updated = Setting.update(value=value, updated_at=now).where(Setting.key == key).execute()
     if not updated:
         Setting.create(key=key, value=value, updated_at=now)
+
+
+def release_connection() -> None:
+    """Close this thread's connection; UI worker threads call it when their job is done."""
+    from keta_tui.db.base import database_proxy
+
+    database = database_proxy.obj
+    if database is not None and not database.is_closed():
+        database.close()
