@@ -94,6 +94,7 @@ def main(argv: list[str]) -> int:
         return demos[size]
 
     import figures_cli
+    import figures_inprocess
 
     def cli_group() -> list[Result]:
         if not (ROOT / "keta_tui/cli/cmd_day.py").exists():
@@ -103,6 +104,11 @@ def main(argv: list[str]) -> int:
                 *figures_cli.today_figures(large, small, day, settings.timezone, args.runs, args.warmup)]
 
     suite.group("cli", figures_cli.FIGURES, cli_group)
+
+    def engine_group() -> list[Result]:
+        return figures_inprocess.engine_figures(need_demo("large").path, day, args.runs, args.warmup)
+
+    suite.group("engine", figures_inprocess.ENGINE_FIGURES, engine_group)
 
     write = not args.no_write and not args.only
     table = markdown_table(suite.results)

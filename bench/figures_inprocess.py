@@ -1,0 +1,32 @@
+"""Figures measured inside one Python process (engine calls, the TUI under Textual's
+pilot), each run as a script in its own process that prints its samples as JSON."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from measure import BENCH_DIR, PYTHON, ROOT, Result, bench_env
+
+PLAN_COURSE = Result("plan a 16-session course, busy calendar", "ms", max_value=100)
+REFRESH_CHECK = Result("idle refresh check (change marker)", "queries", max_value=1)
+ENGINE_FIGURES = (PLAN_COURSE, REFRESH_CHECK)
+
+
+def run_script(script: str, *args: object) -> dict:
+    completed = subprocess.run([PYTHON, str(BENCH_DIR / script), *map(str, args)], capture_output=True,
+                               text=True, env=bench_env(), cwd=ROOT, timeout=600)
+    if completed.returncode != 0:
+        lines = completed.stderr.strip().splitlines()
+        raise RuntimeError(f"{script} exited {completed.returncode}: {lines[-1] if lines else ''}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def engine_figures(db: Path, day: dt.date, runs: int, warmup: int) -> list[Result]:
+    data = run_script("inprocess_engine.py", db, day.isoformat(), runs, warmup)
+    check_ms = sorted(data["check_ms"])[len(data["check_ms"]) // 2]
+    return [replace(PLAN_COURSE, samples=data["plan_ms"], note=data["plan_note"]),
+            replace(REFRESH_CHECK, samples=data["check_queries"],
+                    note=f"one indexed primary-key read, median {check_ms:.2f} ms: {data['check_sql']}")]
