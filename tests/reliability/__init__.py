@@ -1,0 +1,1 @@
+"""Reliability tests: several desks at once, crashes, faults, backup/restore, hostile input."""
