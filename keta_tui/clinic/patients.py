@@ -327,7 +327,9 @@ def _name_ids(text: str, limit: int) -> list[int]:
                          .where(_prefix(Patient.search_name, word)).tuples()):
             if pid not in found and _name_matches(words, key.split()):
                 found[pid] = key
-    return [pid for pid, _key in sorted(found.items(), key=lambda item: (item[1], item[0]))][:limit]
+    # Names starting with the first word typed come first: "smi jo" lists Smith before Johnson.
+    ranked = sorted(found.items(), key=lambda item: (not item[1].startswith(words[0]), item[1], item[0]))
+    return [pid for pid, _key in ranked][:limit]
 
 
 def _digit_ids(digits: str, limit: int) -> list[int]:
@@ -335,7 +337,8 @@ def _digit_ids(digits: str, limit: int) -> list[int]:
     queries = [Patient.select(Patient.id).where(_prefix(Patient.phone_digits, digits)).order_by(Patient.phone_digits)]
     if len(digits) >= 4:
         # Last digits of a number ("0123"), or a number typed with its country code.
-        queries.append(Patient.select(Patient.id).where(Patient.phone_digits.endswith(digits)))
+        queries.append(Patient.select(Patient.id).where(Patient.phone_digits.endswith(digits))
+                       .order_by(Patient.search_name))
     queries.append(Patient.select(Patient.id).where(_prefix(Patient.mrn, MRN_PREFIX + digits)))
     for query in queries:
         for (pid,) in query.limit(limit).tuples():
