@@ -394,3 +394,23 @@ def test_undo_of_a_cancel_is_refused_when_the_slot_was_booked_since(clinic_db):
     assert refused.value.reason == "patient_busy"
     lifecycle.cancel(clinic_db.settings, own, reason="moved", actor="test-desk", now=now)
     assert lifecycle.undo(clinic_db.settings, sid, actor="test-desk", now=now).to_status == "scheduled"
+
+
+def test_an_induction_no_show_re_plans_the_course_and_cannot_then_be_undone(clinic_db):
+    from keta_tui.clinic.course_plan import plan_course
+    from keta_tui.clinic.courses import book_course
+
+    settings = clinic_db.settings
+    plan = plan_course(settings, patient_id=add_patient(), protocol_code="iv-induction",
+                       start_on=dt.date(2026, 11, 18), at=dt.time(11, 0), now=clinic_db.clock.now())
+    course = book_course(settings, plan, actor="test-desk", now=clinic_db.clock.now())
+    first = Session.get((Session.course == course) & (Session.number == 1))
+    result = lifecycle.no_show(settings, first.id, actor="test-desk",
+                               now=local(clinic_db, dt.date(2026, 11, 18), "11:30"))
+    assert result.flags == ("course_reflowed",)
+    active = [n for (n,) in Session.select(Session.number).where(
+        Session.course == course, Session.status.in_(lifecycle.ACTIVE_STATUSES)).order_by(Session.number).tuples()]
+    assert active == [1, 2, 3, 4, 5, 6]  # the course keeps all its sessions
+    with pytest.raises(Refused, match="the course was re-planned after this no-show") as refused:
+        lifecycle.undo(settings, first.id, actor="test-desk", now=clinic_db.clock.now())
+    assert refused.value.reason == "undo" and Session.get_by_id(first.id).status == "no_show"

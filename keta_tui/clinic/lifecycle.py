@@ -8,13 +8,15 @@ been undone; it writes no StatusChange of its own but marks the reversed one
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from keta_tui.db.models import Chair, Session, StatusChange
+from keta_tui.db.models import AuditEntry, Chair, Session, StatusChange
 
 from . import forms, gate  # these call back into lifecycle only at run time
 from .clock import to_local, to_utc
+from .courses import MISSED_STATUSES, reflow_after_miss
 from .errors import BadInput, NotFound, Refused
 from .settings import ClinicSettings
 from .states import ACTIVE_STATUSES, CLOSED_STATUSES, IN_CHAIR, LABELS, NEXT_STEP, SESSION_STATUSES, TRANSITIONS
@@ -35,6 +37,8 @@ STEP_STAMP = {
     "ready_to_leave": "ready_at",
     "discharged": "discharged_at",
 }
+# The audit action marking a miss that re-planned its course: such a miss is not undone.
+REFLOWED_ACTION = "session.course_reflowed"
 # Exits that carry their own service (and, except no-show, a reason).
 _EXIT_ACTIONS = {
     "cancelled": "cancel",
@@ -226,7 +230,26 @@ def _close(settings: ClinicSettings, session_id: int, to_status: str, *, reason:
         if to_status == "no_show" and _naive_utc(now, settings) < session.start_at:
             raise Refused(f"refused: session {session.id} starts at {_clock(session.start_at, settings)}; "
                           "a no-show can be marked from then", reason="too_early")
-        return apply_step(settings, session, to_status, actor=actor, now=now, values=values, flags=flags)
+        result = apply_step(settings, session, to_status, actor=actor, now=now, values=values, flags=flags)
+        if to_status in MISSED_STATUSES and session.course_id:
+            result = _reflow(settings, session, result, actor=actor, now=now)
+        return result
+
+
+def _reflow(settings: ClinicSettings, session: Session, result: StepResult, *, actor: str,
+            now: dt.datetime) -> StepResult:
+    """A missed induction dose moves the rest of the course (courses.py decides how)."""
+    last_entry = AuditEntry.select(AuditEntry.id).order_by(AuditEntry.id.desc()).scalar()
+    new_session = reflow_after_miss(settings, session.id, actor=actor, now=now)
+    replanned = (AuditEntry.select().where(AuditEntry.id > last_entry, AuditEntry.action == "course.reflow")
+                 .exists())
+    if not replanned:
+        return result
+    # Kept on the session so undo knows this miss re-planned its course.
+    audit(actor, REFLOWED_ACTION, "session", session.id, after={"course": session.course_id,
+                                                               "new_session": new_session},
+          at=_naive_utc(now, settings))
+    return dataclasses.replace(result, flags=result.flags + ("course_reflowed",))
 
 
 def cancel(settings: ClinicSettings, session_id: int, *, reason: str, actor: str, now: dt.datetime,
@@ -304,6 +327,12 @@ def undo(settings: ClinicSettings, session_id: int, *, actor: str, now: dt.datet
             replacement = f" by session {session.replaced_by_id}" if session.replaced_by_id else ""
             raise Refused(f"refused: a reschedule cannot be undone: session {session.id} was replaced"
                           f"{replacement}; reschedule that one instead", reason="undo")
+        if last.to_status in MISSED_STATUSES and AuditEntry.select().where(
+                AuditEntry.entity == "session", AuditEntry.entity_id == session.id,
+                AuditEntry.action == REFLOWED_ACTION).exists():
+            raise Refused(f"refused: the course was re-planned after this {LABELS[last.to_status]} "
+                          "(later sessions renumbered, one added); book the session again instead",
+                          reason="undo")
         if last.to_status == "monitoring" and session.form_filed_at is not None:
             raise Refused(f"refused: the REMS form for session {session.id} is already filed; "
                           "monitoring cannot be undone", reason="undo")
