@@ -196,12 +196,15 @@ def load_days(settings: ClinicSettings, days: Iterable[dt.date]) -> dict[dt.date
     if bounds:
         in_days = reduce(operator.or_, [(Session.start_at >= start) & (Session.start_at < end)
                                         for start, end in bounds.values()])
+        # Status is filtered here, not in SQL: SQLite would pick the (status, start_at)
+        # index for "status IN (...)" and scan every active session instead of the days.
         query = (Session.select(Session.id, Session.chair, Session.patient, Session.start_at,
-                                Session.end_at, Session.busy_until)
-                 .where(in_days, Session.status.in_(ACTIVE_STATUSES)).tuples())
-        for row in query:
-            booked = _Booked(*row)
-            loads[to_local(booked.start_at, tz).date()].append(booked)
+                                Session.end_at, Session.busy_until, Session.status)
+                 .where(in_days).tuples())
+        for *columns, status in query:
+            if status in ACTIVE_STATUSES:
+                booked = _Booked(*columns)
+                loads[to_local(booked.start_at, tz).date()].append(booked)
     return {day: _Load(sessions) for day, sessions in loads.items()}
 
 
@@ -244,7 +247,9 @@ def find_day_slot(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date, a
         chair = free_chair(wanted)
         if chair is not None:
             return DaySlot(wanted, chair, "", None)
-    starts = [s for s in _day_starts(settings, spec, day) if to_utc(s, tz) >= now_utc]
+    starts = _day_starts(settings, spec, day)
+    if day <= now.astimezone(tz).date():
+        starts = [s for s in starts if to_utc(s, tz) >= now_utc]
     if not starts:
         return DaySlot(wanted, None, "", "in the past")
     starts.sort(key=lambda s: (abs((s - wanted).total_seconds()), s))
