@@ -137,6 +137,9 @@ def book_session(settings: ClinicSettings, *, patient_id: int, treatment_code: s
     chair_id = chair_id_named(chair_name) if chair_name else None
     _require_patient(patient_id)
     try:
+        # Refuse the obvious before taking the write lock (and load the holiday calendar
+        # outside it); the check that counts is repeated under the lock.
+        _checked_chair(settings, treatment_code, start_local, patient_id=patient_id, chair_id=chair_id, now=now)
         with writing():
             chosen = _checked_chair(settings, treatment_code, start_local, patient_id=patient_id,
                                     chair_id=chair_id, now=now)

@@ -213,7 +213,7 @@ def add_patient(*, first_name: str, last_name: str, dob: dt.date | str | None = 
     with writing():
         if "mrn" in clean:
             _refuse_taken_mrn(clean["mrn"])
-        row = Patient.create(**{**clean, "mrn": clean.get("mrn") or f"new-{uuid.uuid4().hex}"},
+        row = Patient.create(**{**clean, "mrn": clean.get("mrn") or f"new-{uuid.uuid4().hex[:24]}"},
                              **_derived(clean, clean["first_name"], clean["last_name"]), created_at=stamp, updated_at=stamp, updated_by=actor)
         if "mrn" not in clean:
             row.mrn = f"{MRN_PREFIX}{row.id:06d}"
