@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from keta_tui.db.models import ACTIVE_STATUSES, Chair, Course, Patient, Protocol, Session, Treatment
 
@@ -46,6 +46,8 @@ from .settings import ClinicSettings
 from .store import audit, check_version, snapshot, writing
 
 MISSED_STATUSES = ("no_show", "deferred", "left_without_treatment")
+# Booked and not yet done.
+PENDING_STATUSES = tuple(s for s in ACTIVE_STATUSES if s != "discharged")
 ACTIVE_COURSE_STATUSES = ("induction", "maintenance")
 # DOMAIN.md: planned -> induction -> maintenance <-> paused -> completed | discontinued.
 # A paused induction resumes as induction; any open course may end early.
@@ -225,7 +227,7 @@ def summarise(settings: ClinicSettings, course_row: tuple, session_rows: list[tu
     own = [r for r in session_rows if r[3] == "course"]
     active = [r for r in own if r[6] in ACTIVE_STATUSES]
     done = sum(1 for r in active if r[6] == "discharged")
-    pending = [r for r in active if r[6] != "discharged"]
+    pending = [r for r in active if r[6] in PENDING_STATUSES]
     missed = sum(1 for r in own if r[6] in MISSED_STATUSES)
     remaining = max(0, planned - done - len(pending))
     ahead = [r for r in pending if r[5] > now_utc]
@@ -285,14 +287,27 @@ def patient_courses(settings: ClinicSettings, patient_id: int, *, now: dt.dateti
     return _summaries(settings, query.tuples(), now)
 
 
-def _active_summaries(settings: ClinicSettings, now: dt.datetime) -> list[CourseSummary]:
-    query = _course_query().where(Course.status.in_(ACTIVE_COURSE_STATUSES)).order_by(Course.id)
+def _course_has(*conditions):
+    """EXISTS a session of the outer course matching ``conditions`` (uses the course index)."""
+    return fn.EXISTS(Session.select(Session.id).where(Session.course == Course.id, *conditions))
+
+
+def _booked_ahead(now: dt.datetime):
+    return _course_has(Session.status.in_(PENDING_STATUSES), Session.busy_until > _naive_utc(now))
+
+
+def _active_summaries(settings: ClinicSettings, now: dt.datetime, candidates) -> list[CourseSummary]:
+    """Summaries of active courses, pre-filtered in SQL by ``candidates`` so a clinic with
+    years of courses reads only the few that can qualify."""
+    query = _course_query().where(Course.status.in_(ACTIVE_COURSE_STATUSES), candidates).order_by(Course.id)
     return _summaries(settings, query.tuples(), now)
 
 
 def courses_behind(settings: ClinicSettings, *, now: dt.datetime, limit: int = 100) -> list[CourseSummary]:
     """Active courses that have fallen behind, the longest overdue first (the desk's call list)."""
-    behind = [s for s in _active_summaries(settings, now) if s.behind]
+    # Behind needs nothing booked ahead, or a missed session (see the module docstring).
+    candidates = ~_booked_ahead(now) | _course_has(Session.kind == "course", Session.status.in_(MISSED_STATUSES))
+    behind = [s for s in _active_summaries(settings, now, candidates) if s.behind]
     behind.sort(key=lambda s: (s.next_due or dt.date.max, s.id))
     return behind[:limit]
 
@@ -300,7 +315,7 @@ def courses_behind(settings: ClinicSettings, *, now: dt.datetime, limit: int = 1
 def patients_without_next_booking(settings: ClinicSettings, *, now: dt.datetime,
                                   limit: int = 100) -> list[CourseSummary]:
     """Active courses with nothing booked ahead, by the day the next session is due."""
-    unbooked = [s for s in _active_summaries(settings, now) if s.next_booked is None]
+    unbooked = [s for s in _active_summaries(settings, now, ~_booked_ahead(now)) if s.next_booked is None]
     unbooked.sort(key=lambda s: (s.next_due or dt.date.max, s.id))
     return unbooked[:limit]
 
