@@ -219,7 +219,7 @@ def session_flags(row: SessionRow, settings: ClinicSettings, now: dt.datetime) -
         ready_since = row.ready_at if status == "ready_to_leave" and row.ready_at else row.earliest_ready
         if now > ready_since + grace:
             flags.append("overdue_discharge")
-    if row.number == 1 and status not in FINISHED:
+    if row.number == 1 and row.kind != "booster" and status not in FINISHED:
         flags.append("first_session")
     return tuple(flags)
 

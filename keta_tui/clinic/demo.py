@@ -1,0 +1,906 @@
+"""The demo clinic: a deterministic, entirely synthetic clinic built from the example settings.
+
+``build_demo`` rebuilds a demo database from scratch for a seed and a "today": patients
+with courses planned from the protocols (numbered 1..N, a missed session moves the plan
+instead of shrinking it), every session on an open day, on a chair that hosts its route,
+never overlapping another on the chair (turnover included) or for the patient. Past
+sessions mostly end discharged with every timestamp in order; some are cancelled (late
+or not), no-shows or deferrals. Today holds every state relative to "now": discharged
+earlier, patients seated, dosing, monitoring and ready to leave, a chair in turnover, one
+out of service, an arrival waiting, a late patient, a no-show, a late cancel, a deferral
+and the rest of the day booked.
+
+Rows are planned in memory (a minute map per chair and day) and written with bulk
+``insert_many`` inside ONE ``writing()`` transaction: the database's overlap triggers
+stay on and never fire, and a failed build leaves the previous database untouched.
+Sizes: ``tiny`` (tests), ``small`` (the desk demo), ``large`` (benchmarks: about 5 years,
+20,000 patients and 150,000+ sessions on 30 chairs).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from typing import Iterator
+
+from keta_tui.db.connection import is_postgres
+from keta_tui.db.models import AuditEntry, Course, Patient, Protocol, Session, Setting, StatusChange, Chair, Treatment
+
+from .clock import UTC, Clock
+from .course_plan import open_pattern_days, phase_weekdays, week_monday
+from .demo_names import AREA_CODES, FIRST_NAMES, LAST_NAMES, fictional_phone
+from .errors import Refused
+from .patients import normalise_name, phone_digits
+from .settings import WEEKDAYS, ClinicSettings, ProtocolSpec, TreatmentSpec, example_settings, settings_from_dict
+from .setup import apply_settings, is_demo_database, mark_demo
+from .store import audit, get_setting, put_setting, writing
+
+DEFAULT_SEED = 2026
+DEMO_TODAY_KEY = "demo_today"
+DEMO_SIZE_KEY = "demo_size"
+DEMO_ACTOR = "demo"
+# Rows per INSERT: well under SQLite's 32,766 bound variables at ~37 columns a session.
+CHUNK_ROWS = 500
+OUT_OF_SERVICE_REASON = "vital-signs monitor awaiting repair"
+# Missed sessions keep their number: the plan moves, it does not shrink.
+MISSED = ("cancelled", "no_show", "deferred")
+IN_PROGRESS = ("arrived", "seated", "dosing", "monitoring", "ready_to_leave")
+# Minutes a closed session of today's script held its chair (a cancel in advance: none).
+CLOSED_HOLD = {"no_show": 30, "deferred": 10, "late_cancel": 1}
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    name: str
+    patients: int
+    history_days: int
+    future_days: int
+    chairs: int | None  # None: the example's chairs
+
+
+SIZES = {
+    "tiny": DemoSize("tiny", patients=70, history_days=75, future_days=30, chairs=None),
+    "small": DemoSize("small", patients=400, history_days=548, future_days=61, chairs=None),
+    "large": DemoSize("large", patients=20_000, history_days=5 * 365, future_days=61, chairs=30),
+}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    size: str
+    seed: int
+    today: dt.date
+    now: dt.datetime  # aware UTC the demo's today was built around
+    patients: int
+    courses: int
+    sessions: int
+    opened_today: bool  # today was a closure and was added to closures.open_dates
+
+
+# --- settings ----------------------------------------------------------------------
+
+
+def demo_settings(base: ClinicSettings, today: dt.date, size: DemoSize) -> tuple[ClinicSettings, bool]:
+    """The example settings, with more chairs for the large demo and today opened if closed."""
+    document = json.loads(json.dumps(base.document))
+    if size.chairs:
+        pattern = [chair["routes"] for chair in document["chairs"]]
+        document["chairs"] = [{"name": f"Chair {n + 1}", "routes": pattern[n % len(pattern)]}
+                              for n in range(size.chairs)]
+    opened = False
+    if not base.is_open(today):
+        closures = document.setdefault("closures", {})
+        closures["dates"] = [d for d in closures.get("dates", []) if d != today.isoformat()]
+        closures["open_dates"] = sorted(set(closures.get("open_dates", [])) | {today.isoformat()})
+        opened = True
+    return settings_from_dict(document, source="demo settings"), opened
+
+
+# --- planning ------------------------------------------------------------------------
+
+
+@dataclass
+class _Patient:
+    id: int
+    first: str
+    last: str
+    intake: dt.date
+    family: str  # "iv" | "esketamine"
+    row: dict
+    days: set  # clinic days holding one of the patient's sessions
+    attended: int = 0
+    phq9_baseline: int = 18
+    phq9_target: int = 6
+
+
+@dataclass(frozen=True)
+class _TodayEntry:
+    """One scripted session of today: the state it must be in at "now"."""
+
+    state: str
+    family: str
+    offset: int  # preferred start, minutes from now
+    number: int = 1  # "n" in the course; 1 with an iv-induction course = a first session
+    escort: bool = True
+    consent_days: int = 200
+    overdue: bool = False
+
+
+# Today's script, most important first (a small clinic may not fit all of it at every hour).
+# The late patient was booked on the chair that has since gone out of service.
+TODAY_SCRIPT = (
+    _TodayEntry("turnover", "iv", -125, number=4),
+    _TodayEntry("dosing", "iv", -15, number=3),
+    _TodayEntry("ready_to_leave", "iv", -95, number=0),
+    _TodayEntry("monitoring", "esketamine", -55, number=5),
+    _TodayEntry("seated", "esketamine", 0, number=3),
+    _TodayEntry("late", "esketamine", -25, number=6),
+    _TodayEntry("arrived", "iv", 25, number=0, escort=False),
+    _TodayEntry("no_show", "iv", -120, number=2),
+    _TodayEntry("deferred", "iv", -75, number=5),
+    _TodayEntry("late_cancel", "esketamine", 150, number=4),
+    _TodayEntry("discharged", "iv", -150, number=6),
+    _TodayEntry("discharged", "esketamine", -180, number=2),
+    _TodayEntry("confirmed", "esketamine", 45, number=7, consent_days=12),
+    _TodayEntry("scheduled", "iv", 60, number=1, escort=False),
+    _TodayEntry("confirmed", "iv", 90, number=0),
+    _TodayEntry("scheduled", "esketamine", 120, number=2),
+    _TodayEntry("ready_to_leave", "esketamine", -140, number=8, overdue=True),
+    _TodayEntry("confirmed", "iv", 200, number=4),
+)
+
+CANCEL_REASONS = ("patient unwell", "transport fell through", "work conflict", "weather", "family matter")
+DEFER_REASONS = (("escort", "no escort for the ride home"), ("fasting", "patient had eaten this morning"),
+                 ("blood_pressure", "blood pressure above the clinic's limit today"))
+
+
+class _Builder:
+    def __init__(self, settings: ClinicSettings, size: DemoSize, seed: int, today: dt.date, now: dt.datetime):
+        self.settings = settings
+        self.size = size
+        self.rng = random.Random(seed)
+        self.today = today
+        self.now = now
+        self.tz = settings.tz
+        local_now = now.astimezone(self.tz)
+        self.now_local = local_now.replace(tzinfo=None)
+        self.now_minute = local_now.hour * 60 + local_now.minute
+        self.first_day = today - dt.timedelta(days=size.history_days)
+        self.last_day = today + dt.timedelta(days=size.future_days)
+        self.chairs = [(chair.id, chair.name, tuple(chair.routes.split(","))) for chair in
+                       Chair.select().where(Chair.retired == False).order_by(Chair.position)]  # noqa: E712
+        self.treatment_ids = dict(Treatment.select(Treatment.code, Treatment.id).tuples())
+        self.protocol_ids = dict(Protocol.select(Protocol.code, Protocol.id).tuples())
+        # The last chair that hosts only the nasal route goes out of service from now on.
+        nasal_only = [i for i, (_, _, routes) in enumerate(self.chairs) if routes == ("nasal",)]
+        self.out_of_service = nasal_only[-1] if nasal_only else len(self.chairs) - 1
+        self.chair_order = sorted(range(len(self.chairs)), key=lambda c: (len(self.chairs[c][2]), c))
+        self.busy: dict[tuple[int, dt.date], bytearray] = {}
+        # Today: where scripted patients really sit (they may overrun their planned span).
+        self.presence_today: dict[int, bytearray] = {}
+        self.offsets: dict[dt.date, dt.timedelta] = {}
+        self.openings: dict[dt.date, tuple[int, int] | None] = {}
+        self.next_ids = {"patient": 1, "course": 1, "session": 1}
+        self.patient_rows: list[dict] = []
+        self.course_rows: list[dict] = []
+        self.session_rows: list[dict] = []
+        self.status_rows: list[dict] = []
+        self.course_statuses: dict[int, list[str]] = {}
+        self.counts = {"patients": 0, "courses": 0, "sessions": 0}
+
+    # --- time and chairs ---------------------------------------------------------
+
+    def opening(self, day: dt.date) -> tuple[int, int] | None:
+        """Opening and closing minute of a clinic day, or None when closed."""
+        if day not in self.openings:
+            hours = self.settings.opening(day)
+            self.openings[day] = None if hours is None else (hours[0].hour * 60 + hours[0].minute,
+                                                             hours[1].hour * 60 + hours[1].minute)
+        return self.openings[day]
+
+    def utc(self, local: dt.datetime | None) -> dt.datetime | None:
+        """Clinic wall clock to naive UTC; the day's offset at noon (DST switches at night)."""
+        if local is None:
+            return None
+        day = local.date()
+        offset = self.offsets.get(day)
+        if offset is None:
+            offset = self.offsets[day] = self.tz.utcoffset(dt.datetime.combine(day, dt.time(12)))
+        return local - offset
+
+    def chair_map(self, chair: int, day: dt.date) -> bytearray:
+        key = (chair, day)
+        minutes = self.busy.get(key)
+        if minutes is None:
+            minutes = self.busy[key] = bytearray(24 * 60 + 240)
+        return minutes
+
+    def free_chairs(self, day: dt.date, start: int, spec: TreatmentSpec, prefer: int | None = None,
+                    minutes: int | None = None, booked_before_breakdown: bool = False) -> Iterator[int]:
+        """Chairs hosting the route and free for ``minutes`` (default: dosing to turnover end).
+
+        Single-route chairs come first, keeping the versatile ones for either treatment. The
+        chair out of service takes nothing that ends after "now" today or later, except a
+        session booked before it broke down.
+        """
+        span = minutes or spec.busy_minutes
+        order = self.chair_order
+        if prefer is not None:
+            order = [prefer] + [c for c in order if c != prefer]
+        for chair in order:
+            if chair == self.out_of_service and day >= self.today and not booked_before_breakdown \
+                    and (day > self.today or start + span > self.now_minute):
+                continue
+            if spec.route in self.chairs[chair][2] and self.chair_map(chair, day).find(1, start, start + span) == -1:
+                yield chair
+
+    def free_chair(self, day: dt.date, start: int, spec: TreatmentSpec, prefer: int | None) -> int | None:
+        return next(self.free_chairs(day, start, spec, prefer), None)
+
+    def take(self, chair: int, day: dt.date, start: int, spec: TreatmentSpec, minutes: int | None = None) -> None:
+        span = minutes or spec.busy_minutes
+        self.chair_map(chair, day)[start:start + span] = b"\x01" * span
+
+    def starts(self, day: dt.date, spec: TreatmentSpec) -> list[int]:
+        """Grid starts of a day whose minimum monitoring ends by closing."""
+        hours = self.opening(day)
+        if hours is None:
+            return []
+        step = self.settings.rules.slot_minutes
+        return list(range(hours[0], hours[1] - spec.chair_minutes + 1, step))
+
+    # --- rows ----------------------------------------------------------------------
+
+    def new_id(self, kind: str) -> int:
+        value = self.next_ids[kind]
+        self.next_ids[kind] = value + 1
+        return value
+
+    def make_patient(self, intake: dt.date, family: str, *, escort: bool = True,
+                     consent_expires: dt.date | None = None) -> _Patient:
+        rng = self.rng
+        pid = self.new_id("patient")
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        phone = fictional_phone(rng.choice(AREA_CODES), rng.randrange(100))
+        escort_first = rng.choice(FIRST_NAMES)
+        has_escort = escort and rng.random() < 0.93
+        created = self.utc(dt.datetime.combine(intake - dt.timedelta(days=rng.randint(3, 20)), dt.time(9, 30)))
+        baseline = rng.randint(14, 25)
+        responder = rng.random() < 0.72
+        row = dict(
+            id=pid, mrn=f"D{pid:06d}", first_name=first, last_name=last,
+            search_name=normalise_name(first, last),
+            dob=dt.date(rng.randint(1948, 2003), rng.randint(1, 12), rng.randint(1, 28)),
+            phone=phone, phone_digits=phone_digits(phone),
+            email=f"{first}.{last}{pid}@example.com".lower(),
+            escort_name=f"{escort_first} {last}" if has_escort else "",
+            escort_phone=fictional_phone(rng.choice(AREA_CODES), rng.randrange(100)) if has_escort else "",
+            consent_expires_on=consent_expires or intake + dt.timedelta(days=365),
+            rems_enrolled=family == "esketamine", phq9_baseline=baseline, notes="", active=True, version=1,
+            created_at=created, updated_at=created, updated_by=DEMO_ACTOR,
+        )
+        patient = _Patient(pid, first, last, intake, family, row, set(), phq9_baseline=baseline,
+                           phq9_target=rng.randint(2, 8) if responder else max(baseline - rng.randint(0, 6), 10))
+        self.patient_rows.append(row)
+        self.counts["patients"] += 1
+        return patient
+
+    def make_course(self, patient: _Patient, protocol: ProtocolSpec, treatment: str, start_on: dt.date,
+                    preferred: int, weekdays: tuple[int, ...] | None) -> dict:
+        created = self.utc(dt.datetime.combine(start_on - dt.timedelta(days=self.rng.randint(2, 10)), dt.time(15)))
+        row = dict(
+            id=self.new_id("course"), patient=patient.id, protocol=self.protocol_ids[protocol.code],
+            treatment=self.treatment_ids[treatment], status="planned", start_on=start_on,
+            preferred_time=f"{preferred // 60:02d}:{preferred % 60:02d}",
+            weekdays=",".join(WEEKDAYS[d] for d in weekdays) if weekdays else "",
+            planned_sessions=protocol.total_sessions, notes="", version=1, created_at=created,
+            created_by=DEMO_ACTOR, updated_at=created, updated_by=DEMO_ACTOR,
+        )
+        self.course_rows.append(row)
+        self.course_statuses[row["id"]] = []
+        self.counts["courses"] += 1
+        return row
+
+    def phq9(self, patient: _Patient) -> int:
+        progress = min(1.0, patient.attended / 8)
+        score = patient.phq9_baseline + (patient.phq9_target - patient.phq9_baseline) * progress
+        return max(0, min(27, round(score) + self.rng.randint(-2, 2)))
+
+    def gate_json(self, escort: tuple[str, str], spec: TreatmentSpec, at: dt.datetime, bp: tuple[int, int],
+                  failed: tuple[str, ...] = ()) -> str:
+        """The check-in answers as keta_tui.clinic.gate stores them."""
+        answers = {"escort_name": "" if "escort" in failed else escort[0],
+                   "escort_phone": "" if "escort" in failed else escort[1],
+                   "fasting": "fasting" not in failed, "consent_ok": True,
+                   "rems_enrolled": True if spec.route == "nasal" else None,
+                   "bp_systolic": bp[0], "bp_diastolic": bp[1], "phq9": None}
+        bp_high = bp[0] > self.settings.rules.bp_flag[0] or bp[1] > self.settings.rules.bp_flag[1]
+        return json.dumps({"answers": answers, "passed": not failed, "failed": list(failed),
+                           "flags": ["bp_high"] if bp_high else [], "checked_at": at.isoformat(),
+                           "checked_by": DEMO_ACTOR}, sort_keys=True)
+
+    def blood_pressure(self) -> tuple[int, int]:
+        rng = self.rng
+        if rng.random() < 0.05:
+            return rng.randint(142, 158), rng.randint(88, 98)
+        return rng.randint(108, 136), rng.randint(66, 86)
+
+    def session(self, patient: _Patient, course: dict | None, number: int | None, phase: str, kind: str,
+                spec: TreatmentSpec, day: dt.date, start: int, chair: int, held: int | None = None) -> dict:
+        start_local = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=start)
+        planned = spec.span(start_local)
+        row = dict(
+            id=self.new_id("session"), patient=patient.id, treatment=self.treatment_ids[spec.code],
+            chair=self.chairs[chair][0], course=course["id"] if course else None, number=number, phase=phase,
+            kind=kind, status="scheduled", start_at=start_local, end_at=planned[1], busy_until=planned[2],
+            confirmed_at=None, arrived_at=None, seated_at=None, dosing_at=None, monitoring_at=None,
+            ready_at=None, discharged_at=None, closed_at=None, late_cancel=False, close_reason="",
+            escort_name="", escort_phone="", gate_json="{}", bp_systolic=None, bp_diastolic=None, phq9=None,
+            form_due_on=None, form_filed_at=None, form_filed_by="", version=1,
+            created_at=start_local - dt.timedelta(days=7 if number and number > 1 else 14),
+            created_by=DEMO_ACTOR, updated_at=None, updated_by=DEMO_ACTOR,
+        )
+        patient.days.add(day)
+        self.take(chair, day, start, spec, held)
+        return row
+
+    # --- lifecycle stamps ------------------------------------------------------------
+
+    def treated(self, row: dict, patient: _Patient, spec: TreatmentSpec, *, until: str = "discharged",
+                seated: dt.datetime | None = None, dosing: dt.datetime | None = None,
+                ready: dt.datetime | None = None, discharged: dt.datetime | None = None) -> None:
+        """Stamp a session through the lifecycle up to ``until``, every step after the last."""
+        rng = self.rng
+        start = row["start_at"]
+        row["confirmed_at"] = start - dt.timedelta(hours=rng.randint(16, 30))
+        seated = seated or start + dt.timedelta(minutes=rng.randint(0, 3))
+        row["arrived_at"] = seated - dt.timedelta(minutes=rng.randint(5, 25))
+        bp = self.blood_pressure()
+        row["escort_name"], row["escort_phone"] = patient.row["escort_name"], patient.row["escort_phone"]
+        if not row["escort_name"]:
+            # Recorded at check-in when the patient's record has none.
+            row["escort_name"] = f"{rng.choice(FIRST_NAMES)} {patient.last}"
+            row["escort_phone"] = fictional_phone(rng.choice(AREA_CODES), rng.randrange(100))
+        row["gate_json"] = self.gate_json((row["escort_name"], row["escort_phone"]), spec,
+                                          self.utc(row["arrived_at"]), bp)
+        row["bp_systolic"], row["bp_diastolic"] = bp
+        if patient.attended % 3 == 0 or row["phase"] not in ("induction",):
+            row["phq9"] = self.phq9(patient)
+        steps = ["confirmed", "arrived", "seated"]
+        row["seated_at"] = seated
+        if until != "seated":
+            row["dosing_at"] = dosing or seated + dt.timedelta(minutes=rng.randint(2, 5))
+            steps.append("dosing")
+        if until not in ("seated", "dosing"):
+            row["monitoring_at"] = row["dosing_at"] + dt.timedelta(minutes=spec.dosing_minutes)
+            steps.append("monitoring")
+            if spec.route == "nasal":
+                row["form_due_on"] = row["dosing_at"].date() + dt.timedelta(days=self.settings.rules.rems_form_days)
+        if until in ("ready_to_leave", "discharged"):
+            row["ready_at"] = ready or spec.earliest_ready(row["dosing_at"]) + dt.timedelta(minutes=rng.randint(0, 4))
+            steps.append("ready_to_leave")
+        if until == "discharged":
+            row["discharged_at"] = discharged or row["ready_at"] + dt.timedelta(minutes=rng.randint(1, 6))
+            steps.append("discharged")
+            patient.attended += 1
+        row["status"] = steps[-1]
+        row["version"] = len(steps) + 1
+
+    def closed(self, row: dict, patient: _Patient, spec: TreatmentSpec, status: str,
+               closed_at: dt.datetime | None = None) -> None:
+        rng = self.rng
+        start = row["start_at"]
+        row["status"] = status
+        if status == "cancelled":
+            late = rng.random() < 0.3
+            row["closed_at"] = closed_at or start - (dt.timedelta(hours=rng.randint(2, 20)) if late
+                                                     else dt.timedelta(days=rng.randint(2, 10), hours=rng.randint(0, 8)))
+            row["late_cancel"] = start - row["closed_at"] < dt.timedelta(hours=self.settings.rules.late_cancel_hours)
+            row["close_reason"] = rng.choice(CANCEL_REASONS)
+            row["version"] = 2
+        elif status == "no_show":
+            row["confirmed_at"] = start - dt.timedelta(hours=rng.randint(16, 30))
+            row["closed_at"] = closed_at or start + dt.timedelta(minutes=30)
+            row["close_reason"] = "did not arrive"
+            row["version"] = 3
+        else:  # deferred: arrived, the check-in gate not met
+            item, reason = rng.choice(DEFER_REASONS)
+            row["confirmed_at"] = start - dt.timedelta(hours=rng.randint(16, 30))
+            row["arrived_at"] = start - dt.timedelta(minutes=rng.randint(5, 20))
+            bp = (rng.randint(172, 190), rng.randint(104, 112)) if item == "blood_pressure" else self.blood_pressure()
+            row["bp_systolic"], row["bp_diastolic"] = bp
+            escort = (patient.row["escort_name"], patient.row["escort_phone"])
+            row["gate_json"] = self.gate_json(escort, spec, self.utc(row["arrived_at"]), bp, failed=(item,))
+            row["closed_at"] = closed_at or start + dt.timedelta(minutes=rng.randint(3, 10))
+            row["close_reason"] = reason
+            row["version"] = 4
+
+    def file_form(self, row: dict) -> None:
+        """REMS forms: filed within the week mostly; the latest week's and a few older ones owed."""
+        due = row["form_due_on"]
+        if due is None:
+            return
+        rng = self.rng
+        age = (self.today - row["start_at"].date()).days
+        owed = age <= 0 or (age < 7 and rng.random() < 0.55) or rng.random() < 0.004
+        if not owed:
+            filed = row["discharged_at"] + dt.timedelta(days=rng.randint(0, 5), hours=rng.randint(1, 6))
+            row["form_filed_at"] = min(filed, self.now_local - dt.timedelta(hours=1))
+            row["form_filed_by"] = DEMO_ACTOR
+
+    # --- placing a course's sessions -------------------------------------------------------
+
+    def outcome(self) -> str:
+        draw = self.rng.random()
+        if draw < 0.035:
+            return "cancelled"
+        if draw < 0.06:
+            return "no_show"
+        if draw < 0.075:
+            return "deferred"
+        return "discharged"
+
+    def place(self, patient: _Patient, course: dict | None, number: int, phase: str, kind: str,
+              spec: TreatmentSpec, day: dt.date, preferred: int, home_chair: int | None) -> dict | None:
+        """Book one session on ``day`` near the preferred time with its status for that day."""
+        if day in patient.days or not self.first_day <= day <= self.last_day:
+            return None
+        starts = sorted(self.starts(day, spec), key=lambda s: (abs(s - preferred), s))
+        for start in starts:
+            if day == self.today:
+                over = start + spec.chair_minutes + spec.turnover_minutes + 25
+                if not (over <= self.now_minute or start >= self.now_minute + 20):
+                    continue
+            chair = self.free_chair(day, start, spec, home_chair)
+            if chair is not None:
+                break
+        else:
+            return None
+        row = self.session(patient, course, number, phase, kind, spec, day, start, chair)
+        past = day < self.today or (day == self.today and start < self.now_minute)
+        if past:
+            status = self.outcome()
+            if status == "discharged":
+                self.treated(row, patient, spec)
+                self.file_form(row)
+            else:
+                self.closed(row, patient, spec, status)
+        elif day <= self.today + dt.timedelta(days=1) and self.rng.random() < 0.55:
+            row["status"] = "confirmed"
+            row["confirmed_at"] = min(self.now_local, row["start_at"] - dt.timedelta(hours=18)) \
+                - dt.timedelta(minutes=self.rng.randint(5, 300))
+            row["version"] = 2
+        self.add_session(row)
+        return row
+
+    def add_session(self, row: dict) -> None:
+        if row["updated_at"] is None:
+            stamps = [row[k] for k in ("confirmed_at", "arrived_at", "seated_at", "dosing_at", "monitoring_at",
+                                       "ready_at", "discharged_at", "closed_at", "form_filed_at") if row[k]]
+            row["updated_at"] = max(stamps) if stamps else row["created_at"]
+        if row["start_at"].date() == self.today:
+            self.record_steps(row)
+        if row["course"] is not None:
+            self.course_statuses[row["course"]].append(row["status"])
+        self.session_rows.append(row)
+        self.counts["sessions"] += 1
+
+    def record_steps(self, row: dict) -> None:
+        """Today's sessions get their StatusChange trail, so the desk can undo a step."""
+        previous = "scheduled"
+        for status, column in (("confirmed", "confirmed_at"), ("arrived", "arrived_at"), ("seated", "seated_at"),
+                               ("dosing", "dosing_at"), ("monitoring", "monitoring_at"),
+                               ("ready_to_leave", "ready_at"), ("discharged", "discharged_at"),
+                               (row["status"], "closed_at")):
+            if row[column] is not None:
+                self.status_rows.append(dict(session=row["id"], from_status=previous, to_status=status,
+                                             at=row[column], actor=DEMO_ACTOR, undone=False))
+                previous = status
+
+    def run_course(self, patient: _Patient, protocol: ProtocolSpec, spec: TreatmentSpec, start_on: dt.date,
+                   preferred: int, weekdays: tuple[int, ...] | None, *, first_number: int = 1,
+                   after: dt.date | None = None, course: dict | None = None, quit_after: int | None = None,
+                   kind: str = "course") -> tuple[dict, dt.date | None]:
+        """Book a course's sessions from ``first_number`` on its pattern days (misses move the plan)."""
+        course = course or self.make_course(patient, protocol, spec.code, start_on, preferred, weekdays)
+        number, last_day, home_chair, reached = first_number, None, None, 0
+        phase_start = week_monday(start_on) if after is None else week_monday(after)
+        for phase in protocol.phases:
+            reached += phase.sessions
+            if number > reached:
+                continue
+            taken_in_phase = None
+            for day, _note in open_pattern_days(self.settings, phase_start, phase_weekdays(phase, weekdays),
+                                                phase.every_weeks):
+                if day < start_on or (after is not None and day <= after):
+                    continue
+                if day > self.last_day or (quit_after is not None and number > quit_after and day < self.today):
+                    return self.finish_course(course, protocol, last_day), last_day
+                row = self.place(patient, course, number, phase.name, kind, spec, day, preferred, home_chair)
+                if row is None:
+                    continue
+                home_chair = next(i for i, c in enumerate(self.chairs) if c[0] == row["chair"])
+                taken_in_phase = last_day = day
+                if row["status"] not in MISSED:
+                    number += 1
+                if number > reached:
+                    break
+            if taken_in_phase is not None:
+                phase_start = week_monday(taken_in_phase) + dt.timedelta(weeks=1)
+        return self.finish_course(course, protocol, last_day), last_day
+
+    def finish_course(self, course: dict, protocol: ProtocolSpec, last_day: dt.date | None) -> dict:
+        """The course's status from its sessions: completed, discontinued, planned, induction or maintenance."""
+        statuses = self.course_statuses.pop(course["id"], [])
+        done = statuses.count("discharged")
+        started = done or any(s in IN_PROGRESS for s in statuses)
+        booked = sum(1 for s in statuses if s not in MISSED)
+        if done >= protocol.total_sessions:
+            course["status"] = "completed"
+        elif booked < protocol.total_sessions and (last_day is None or last_day < self.today):
+            course["status"] = "discontinued" if started else "planned"
+        elif not started:
+            course["status"] = "planned"
+        elif len(protocol.phases) > 1 and done >= protocol.phases[0].sessions:
+            course["status"] = "maintenance"
+        else:
+            course["status"] = "induction"
+        return course
+
+    # --- a patient's story -----------------------------------------------------------------
+
+    def preferred_start(self, spec: TreatmentSpec) -> int:
+        hours = next(iter(self.settings.hours.values()))
+        first, last = hours[0].hour * 60 + hours[0].minute, hours[1].hour * 60 + hours[1].minute
+        step = self.settings.rules.slot_minutes
+        return self.rng.randrange(first, last - spec.chair_minutes + 1, step)
+
+    def esketamine_spec(self) -> TreatmentSpec:
+        code = "esketamine-84" if self.rng.random() < 0.3 and "esketamine-84" in self.settings.treatments \
+            else self.settings.protocol("spravato-trd").treatment
+        return self.settings.treatment(code)
+
+    def story(self, patient: _Patient) -> None:
+        """A generic patient: an induction course from intake, then boosters or maintenance."""
+        rng, settings = self.rng, self.settings
+        if patient.family == "iv":
+            protocol = settings.protocol("iv-induction")
+            spec = settings.treatment(protocol.treatment)
+            quit_after = rng.randint(2, 5) if rng.random() < 0.06 else None
+            _, last = self.run_course(patient, protocol, spec, patient.intake, self.preferred_start(spec), None,
+                                      quit_after=quit_after)
+            if last is None or quit_after is not None:
+                return
+            booster = settings.protocol("iv-booster")
+            for _ in range(rng.choice((0, 1, 2, 2, 3, 3, 4, 5))):
+                target = last + dt.timedelta(days=rng.randint(14, 42))
+                if target > self.last_day:
+                    return
+                _, booked = self.run_course(patient, booster, spec, target, self.preferred_start(spec), None,
+                                            kind="booster")
+                if booked is None:
+                    return
+                last = booked
+        else:
+            protocol = settings.protocol("spravato-trd")
+            spec = self.esketamine_spec()
+            # Half the courses run Tue/Fri, spreading the clinic's week.
+            weekdays = (1, 4) if rng.random() < 0.5 else None
+            quit_after = rng.randint(3, 12) if rng.random() < 0.12 else None
+            self.run_course(patient, protocol, spec, patient.intake, self.preferred_start(spec), weekdays,
+                            quit_after=quit_after)
+
+    # --- today ---------------------------------------------------------------------------
+
+    def today_entry(self, entry: _TodayEntry) -> None:
+        """A patient whose session today is in ``entry.state`` at "now", with its course around it."""
+        settings = self.settings
+        if entry.family == "iv":
+            protocol = settings.protocol("iv-induction" if entry.number else "iv-booster")
+            spec = settings.treatment(protocol.treatment)
+        else:
+            protocol = settings.protocol("spravato-trd")
+            spec = self.esketamine_spec()
+        slot = self.today_slot(entry, spec)
+        if slot is None:
+            return  # this hour of the day leaves no room for that state
+        start, chair = slot
+        number = max(entry.number, 1)
+        weekdays = self.weekdays_with_today(protocol)
+        first_weekdays = phase_weekdays(protocol.phases[0], weekdays)
+        earlier = self.earlier_days(first_weekdays, number - 1) if entry.number else []
+        intake = earlier[0] if earlier else self.today - dt.timedelta(weeks=10 if not entry.number else 0)
+        patient = self.make_patient(intake, entry.family, escort=entry.escort,
+                                    consent_expires=self.today + dt.timedelta(days=entry.consent_days))
+        if not entry.number:
+            # A booster today, after an induction course that ended weeks ago.
+            induction = settings.protocol("iv-induction")
+            self.run_course(patient, induction, spec, intake, start, None)
+            course = self.make_course(patient, protocol, spec.code, self.today, start, None)
+            kind, phase = "booster", "booster"
+        else:
+            course = self.make_course(patient, protocol, spec.code, intake, start, weekdays)
+            kind, phase = "course", protocol.phases[0].name
+            for n, day in enumerate(earlier, start=1):
+                self.attended_session(patient, course, n, phase, spec, day, start)
+        row = self.session(patient, course, number, phase, kind, spec, self.today, start, chair,
+                           held=CLOSED_HOLD.get(entry.state))
+        self.stamp_today(row, patient, spec, entry)
+        self.add_session(row)
+        if kind == "course":
+            self.run_course(patient, protocol, spec, intake, start, weekdays,
+                            first_number=number + (row["status"] not in MISSED), after=self.today, course=course)
+        else:
+            self.finish_course(course, protocol, self.today)
+
+    def weekdays_with_today(self, protocol: ProtocolSpec) -> tuple[int, ...] | None:
+        """A weekday override whose first phase meets on today's weekday (None: the protocol's own)."""
+        days = protocol.phases[0].weekdays
+        weekday = self.today.weekday()
+        if weekday in days:
+            return None
+        return tuple(sorted(set(days[1:]) | {weekday}))
+
+    def earlier_days(self, weekdays, count: int) -> list[dt.date]:
+        """The ``count`` open pattern days before today, oldest first."""
+        found: list[dt.date] = []
+        day = self.today
+        while len(found) < count:
+            day -= dt.timedelta(days=1)
+            if day.weekday() in weekdays and self.opening(day) is not None:
+                found.append(day)
+        return sorted(found)
+
+    def attended_session(self, patient: _Patient, course: dict, number: int, phase: str, spec: TreatmentSpec,
+                         day: dt.date, preferred: int) -> None:
+        for start in sorted(self.starts(day, spec), key=lambda s: (abs(s - preferred), s)):
+            chair = self.free_chair(day, start, spec, None)
+            if chair is not None:
+                row = self.session(patient, course, number, phase, "course", spec, day, start, chair)
+                self.treated(row, patient, spec)
+                self.file_form(row)
+                self.add_session(row)
+                return
+
+    def today_slot(self, entry: _TodayEntry, spec: TreatmentSpec) -> tuple[int, int] | None:
+        """A grid start and a free chair whose timeline puts the session in ``entry.state`` now."""
+        now = self.now_minute
+        hours = self.opening(self.today)
+        if hours is None:
+            return None
+        chair_minutes, dosing_minutes = spec.chair_minutes, spec.dosing_minutes
+        grace = self.settings.rules.late_grace_minutes
+        # Stamps below: seated start+1, dosing start+3 (+4 when ready), so ready from start+4+chair_minutes.
+        ready = (lambda start: start + 4 + chair_minutes)
+        rules = {
+            "discharged": lambda s: s + chair_minutes + 25 <= now,
+            "turnover": lambda s: s + chair_minutes + 12 <= now - 4 < s + chair_minutes + 45,
+            "ready_to_leave": (lambda s: ready(s) + 25 <= now <= ready(s) + 60) if entry.overdue
+            else (lambda s: ready(s) <= now <= ready(s) + 12),
+            "monitoring": lambda s: s + 3 + dosing_minutes < now < s + 3 + chair_minutes - 5,
+            "dosing": lambda s: s + 3 <= now < s + 3 + dosing_minutes,
+            "seated": lambda s: s - 2 <= now < s + 8,
+            "arrived": lambda s: now + 5 <= s <= now + 40,
+            "late": lambda s: s + grace < now < s + grace + 40,
+            "no_show": lambda s: s + 30 <= now,
+            "deferred": lambda s: s + 12 <= now,
+        }
+        fits = rules.get(entry.state, lambda s: s >= now + 20)  # late_cancel, confirmed, scheduled
+        step = self.settings.rules.slot_minutes
+        candidates = [s for s in range(hours[0], hours[1] - chair_minutes + 1, step) if fits(s)]
+        candidates.sort(key=lambda s: (abs(s - (now + entry.offset)), s))
+        held = CLOSED_HOLD.get(entry.state)
+        late = entry.state == "late"
+        for start in candidates:
+            for chair in self.free_chairs(self.today, start, spec, self.out_of_service if late else None,
+                                          minutes=held, booked_before_breakdown=late):
+                present = self.presence(entry.state, start, spec)
+                if present is None or self.present_map(chair).find(1, *present) == -1:
+                    return start, chair
+        return None
+
+    def presence(self, state: str, start: int, spec: TreatmentSpec) -> tuple[int, int] | None:
+        """Minutes a scripted patient really sits in the chair, turnover included (None: never seated)."""
+        if state not in ("discharged", "turnover", "ready_to_leave", "monitoring", "dosing", "seated"):
+            return None
+        if state == "discharged":
+            leaves = start + spec.chair_minutes + 20
+        elif state == "turnover":
+            leaves = self.now_minute - 4
+        else:
+            leaves = max(start + 4 + spec.chair_minutes, self.now_minute) + 5
+        return start, leaves + spec.turnover_minutes
+
+    def present_map(self, chair: int) -> bytearray:
+        return self.presence_today.setdefault(chair, bytearray(24 * 60 + 240))
+
+    def stamp_today(self, row: dict, patient: _Patient, spec: TreatmentSpec, entry: _TodayEntry) -> None:
+        now = self.now_local
+        start = row["start_at"]
+        state = entry.state
+        minutes = dt.timedelta(minutes=1)
+        if state in ("discharged", "turnover"):
+            discharged = now - 4 * minutes if state == "turnover" else None
+            self.treated(row, patient, spec, seated=start + minutes, dosing=start + 3 * minutes,
+                         discharged=discharged)
+            row["ready_at"] = min(row["ready_at"], row["discharged_at"] - minutes)
+        elif state == "ready_to_leave":
+            dosing = start + 4 * minutes
+            ready = max(spec.earliest_ready(dosing), now - (40 if entry.overdue else 6) * minutes)
+            self.treated(row, patient, spec, until="ready_to_leave", seated=start + minutes, dosing=dosing,
+                         ready=min(ready, now))
+        elif state in ("monitoring", "dosing"):
+            self.treated(row, patient, spec, until=state, seated=start + minutes, dosing=start + 3 * minutes)
+        elif state == "seated":
+            self.treated(row, patient, spec, until=state, seated=min(start + minutes, now))
+        elif state in ("arrived", "late", "confirmed"):
+            row["confirmed_at"] = min(start - 20 * 60 * minutes, now - self.rng.randint(30, 600) * minutes)
+            row["status"], row["version"] = "confirmed", 2
+            if state == "arrived":
+                row["arrived_at"] = now - self.rng.randint(2, 8) * minutes
+                row["status"], row["version"] = "arrived", 3
+        elif state == "no_show":
+            self.closed(row, patient, spec, "no_show")
+        elif state == "deferred":
+            self.closed(row, patient, spec, "deferred", closed_at=min(start + 8 * minutes, now))
+        elif state == "late_cancel":
+            self.closed(row, patient, spec, "cancelled", closed_at=now - self.rng.randint(20, 90) * minutes)
+        chair = next(i for i, c in enumerate(self.chairs) if c[0] == row["chair"])
+        first = start.hour * 60 + start.minute
+        present = self.presence(state, first, spec)
+        if present is not None:
+            self.present_map(chair)[present[0]:present[1]] = b"\x01" * (present[1] - present[0])
+            if state != "turnover":
+                # Still in the chair past the plan: nobody else is booked into those minutes.
+                self.take(chair, self.today, first, spec, present[1] - first)
+        if row["discharged_at"] is not None:
+            self.file_form(row)
+
+    # --- everything -------------------------------------------------------------------------
+
+    def patients_plan(self) -> Iterator[_Patient]:
+        """Generic patients, by intake date, spread over the demo's period."""
+        rng = self.rng
+        span = (self.last_day - self.first_day).days - 21
+        intakes = sorted(self.first_day + dt.timedelta(days=rng.randrange(span)) for _ in range(self.size.patients))
+        for intake in intakes:
+            family = "iv" if rng.random() < 0.55 else "esketamine"
+            consent = intake + dt.timedelta(days=365)
+            if consent < self.today + dt.timedelta(days=60) and intake > self.today - dt.timedelta(days=300):
+                consent = self.today + dt.timedelta(days=rng.randint(90, 330))
+            yield self.make_patient(intake, family, consent_expires=consent)
+
+
+
+    def build(self) -> None:
+        """Plan the whole clinic, writing rows in chunks between patients."""
+        for entry in TODAY_SCRIPT:
+            self.today_entry(entry)
+        for patient in self.patients_plan():
+            self.story(patient)
+            if len(self.session_rows) >= 20 * CHUNK_ROWS:
+                self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        """Insert planned rows in foreign-key order; session times go to UTC here."""
+        for row in self.session_rows:
+            for name in _SESSION_TIMES:
+                row[name] = self.utc(row[name])
+        for row in self.status_rows:
+            row["at"] = self.utc(row["at"])
+        for model, rows in ((Patient, self.patient_rows), (Course, self.course_rows),
+                            (Session, self.session_rows), (StatusChange, self.status_rows)):
+            for first in range(0, len(rows), CHUNK_ROWS):
+                chunk = rows[first:first + CHUNK_ROWS]
+                fields = [getattr(model, name) for name in chunk[0]]
+                model.insert_many([tuple(row.values()) for row in chunk], fields=fields).execute()
+            rows.clear()
+
+
+_SESSION_TIMES = ("start_at", "end_at", "busy_until", "confirmed_at", "arrived_at", "seated_at", "dosing_at",
+                  "monitoring_at", "ready_at", "discharged_at", "closed_at", "form_filed_at", "created_at",
+                  "updated_at")
+
+# Children first, so foreign keys never point at a missing row while the tables empty.
+_WIPE_ORDER = (StatusChange, AuditEntry, Session, Course, Patient, Protocol, Treatment, Chair, Setting)
+
+
+def _wipe() -> None:
+    """Empty every table of a demo database (ids restart, so a seed gives the same rows)."""
+    if is_postgres():
+        tables = ", ".join(model._meta.table_name for model in _WIPE_ORDER)
+        Session._meta.database.execute_sql(f"TRUNCATE TABLE {tables} RESTART IDENTITY")
+        return
+    Session.update(replaced_by=None).execute()
+    for model in _WIPE_ORDER:
+        model.delete().execute()
+
+
+def _sync_sequences() -> None:
+    """PostgreSQL: move each id sequence past the ids the demo wrote explicitly."""
+    if not is_postgres():
+        return
+    database = Session._meta.database
+    for model in (Patient, Course, Session, StatusChange):
+        table = model._meta.table_name
+        database.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
+
+def holds_real_data() -> bool:
+    """True when the open database has patients or sessions and is not marked as a demo."""
+    if is_demo_database():
+        return False
+    return Patient.select().exists() or Session.select().exists()
+
+
+def demo_moment(today: dt.date | None, clock: Clock, tz) -> tuple[dt.date, dt.datetime]:
+    """(today, now) the demo is built around: the clock's, or ``today`` at the clock's time of day.
+
+    A ``today`` other than the clock's day takes the clock's wall time when it falls in the
+    working day (08:00-18:00), else 11:00, so its chairs are busy.
+    """
+    now = clock.now()
+    local_now = now.astimezone(tz)
+    if today is None or today == local_now.date():
+        return local_now.date(), now
+    wall = local_now.time().replace(second=0) if dt.time(8) <= local_now.time() <= dt.time(18) else dt.time(11)
+    from .clock import to_utc
+
+    return today, to_utc(dt.datetime.combine(today, wall), tz).replace(tzinfo=UTC)
+
+
+def build_demo(*, size: str = "small", seed: int = DEFAULT_SEED, today: dt.date | None = None,
+               clock: Clock | None = None, actor: str = DEMO_ACTOR,
+               base: ClinicSettings | None = None) -> DemoSummary:
+    """Rebuild the open database as the demo clinic, in ONE write transaction.
+
+    Refuses (nothing written) a database holding patients or sessions that is not a demo.
+    """
+    if size not in SIZES:
+        from .errors import BadInput
+
+        raise BadInput(f"unknown demo size {size!r} (sizes: {', '.join(SIZES)})")
+    demo_size = SIZES[size]
+    base = base or example_settings()
+    today, now = demo_moment(today, clock or Clock(), base.tz)
+    settings, opened = demo_settings(base, today, demo_size)
+    with writing():
+        if holds_real_data():
+            raise Refused("refused: this database holds clinic data that is not a demo; "
+                          "use 'keta --demo demo' or another --db", reason="not_demo")
+        _wipe()
+        apply_settings(settings, actor)
+        builder = _Builder(settings, demo_size, seed, today, now)
+        out_of_service = builder.chairs[builder.out_of_service][0]
+        Chair.update(out_of_service_reason=OUT_OF_SERVICE_REASON).where(Chair.id == out_of_service).execute()
+        builder.build()
+        _sync_sequences()
+        mark_demo()
+        put_setting(DEMO_TODAY_KEY, today.isoformat())
+        put_setting(DEMO_SIZE_KEY, size)
+        summary = DemoSummary(size=size, seed=seed, today=today, now=now, patients=builder.counts["patients"],
+                              courses=builder.counts["courses"], sessions=builder.counts["sessions"],
+                              opened_today=opened)
+        audit(actor, "demo.generate", "settings", None,
+              after={"size": size, "seed": seed, "today": today.isoformat(), "patients": summary.patients,
+                     "courses": summary.courses, "sessions": summary.sessions, "opened_today": opened},
+              at=now.replace(tzinfo=None))
+    return summary
+
+
+def ensure_demo(target: str, clock: Clock) -> None:
+    """Open the demo database at ``target`` (creating it), rebuilding it when it is not today's.
+
+    The TUI launcher calls this for ``keta --demo``. A database with real data is refused.
+    """
+    from keta_tui.db.connection import open_database
+
+    open_database(target, create=True)
+    stored_today = get_setting(DEMO_TODAY_KEY)
+    local_today = clock.now().astimezone(example_settings().tz).date()
+    if is_demo_database() and stored_today == local_today.isoformat():
+        return
+    build_demo(size=get_setting(DEMO_SIZE_KEY) or "small", clock=clock)
