@@ -180,11 +180,17 @@ def close_database() -> None:
         database.close()
 
 
+def is_lock_error(exc: Exception) -> bool:
+    """SQLite's "database is locked/busy" or PostgreSQL's lock_timeout."""
+    text = str(exc)
+    return "locked" in text or "busy" in text or "lock timeout" in text
+
+
 def translate_operational(exc: Exception, where: str = "") -> DatabaseUnavailable:
     """Map a driver error to keta's one-line storage error."""
     text = str(exc)
     place = f" {describe(where)}" if where else ""
-    if "locked" in text or "busy" in text:
+    if is_lock_error(exc):
         return DatabaseLocked(f"database{place} is busy: another desk held it past {busy_timeout_s():g} s; try again")
     if "readonly" in text or "read-only" in text:
         return DatabaseUnavailable(f"database{place} is read-only: {text}")
@@ -288,15 +294,28 @@ def write_lock(database: peewee.Database | None = None):
             ctx = database.atomic()
         with ctx as txn:
             if isinstance(database, PostgresqlDatabase) and not nested:
+                # Without a lock_timeout PostgreSQL waits for the lock forever.
+                database.execute_sql(f"SET LOCAL lock_timeout = '{max(1, int(busy_timeout_s() * 1000))}ms'")
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK_KEY,))
             yield txn
     except peewee.OperationalError as exc:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
+        exc = _unmasked(exc)
+        if is_lock_error(exc):
             raise DatabaseLocked(
                 f"the database is busy: another desk held it past {busy_timeout_s():g} s; try again"
             ) from None
-        raise
+        raise exc from None
+
+
+def _unmasked(exc: BaseException) -> BaseException:
+    """The error that failed a transaction, not the failed rollback after it.
+
+    SQLite rolls back by itself on SQLITE_FULL (and some I/O errors); peewee's own
+    rollback then fails with "no transaction is active", hiding "disk is full".
+    """
+    while "no transaction is active" in str(exc) and exc.__context__ is not None:
+        exc = exc.__context__
+    return exc
 
 
 def copy_file_aside(path: Path, suffix: str) -> Path:
