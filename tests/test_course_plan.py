@@ -42,6 +42,18 @@ def occupy(settings, *, chair: str, patient_id: int, start_local: dt.datetime, e
             start_at=start_at, end_at=end_at, busy_until=end_at).id
 
 
+def fill_iv_chairs(settings, start_local: dt.datetime, end_local: dt.datetime) -> None:
+    """Every IV-capable chair held by another patient from start to end."""
+    for n, chair in enumerate(("Chair 1", "Chair 2", "Chair 3", "Chair 4")):
+        occupy(settings, chair=chair, patient_id=add_patient(f"SYN-O{n}", "Other", f"Person{n}"),
+               start_local=start_local, end_local=end_local)
+
+
+def plan_iv_induction(clinic_db, patient_id: int, start_on: dt.date = D(2026, 11, 30)):
+    return plan_course(clinic_db.settings, patient_id=patient_id, protocol_code="iv-induction",
+                       start_on=start_on, at=dt.time(10, 0), now=clinic_db.clock.now())
+
+
 def days_of(plan):
     return [s.start.date() for s in plan.sessions]
 
@@ -180,14 +192,9 @@ def test_plan_gives_every_session_a_chair_that_hosts_the_route(clinic_db):
 
 
 def test_a_full_time_offers_the_nearest_free_time_that_day_with_a_note(clinic_db):
-    settings = clinic_db.settings
     patient_id = add_patient()
-    others = [add_patient(f"SYN-O{n}", "Other", f"Person{n}") for n in range(4)]
-    for chair, other in zip(("Chair 1", "Chair 2", "Chair 3", "Chair 4"), others):
-        occupy(settings, chair=chair, patient_id=other, start_local=dt.datetime(2026, 12, 2, 9, 0),
-               end_local=dt.datetime(2026, 12, 2, 10, 15))
-    plan = plan_course(settings, patient_id=patient_id, protocol_code="iv-induction", start_on=D(2026, 11, 30),
-                       at=dt.time(10, 0), now=clinic_db.clock.now())
+    fill_iv_chairs(clinic_db.settings, dt.datetime(2026, 12, 2, 9, 0), dt.datetime(2026, 12, 2, 10, 15))
+    plan = plan_iv_induction(clinic_db, patient_id)
     second = plan.sessions[1]
     assert second.start.date() == D(2026, 12, 2)
     assert f"{second.start:%H:%M}" == "10:15"
@@ -197,14 +204,9 @@ def test_a_full_time_offers_the_nearest_free_time_that_day_with_a_note(clinic_db
 
 
 def test_a_day_with_no_free_chair_is_a_listed_conflict(clinic_db):
-    settings = clinic_db.settings
     patient_id = add_patient()
-    others = [add_patient(f"SYN-O{n}", "Other", f"Person{n}") for n in range(4)]
-    for chair, other in zip(("Chair 1", "Chair 2", "Chair 3", "Chair 4"), others):
-        occupy(settings, chair=chair, patient_id=other, start_local=dt.datetime(2026, 12, 4, 8, 0),
-               end_local=dt.datetime(2026, 12, 4, 18, 0))
-    plan = plan_course(settings, patient_id=patient_id, protocol_code="iv-induction", start_on=D(2026, 11, 30),
-                       at=dt.time(10, 0), now=clinic_db.clock.now())
+    fill_iv_chairs(clinic_db.settings, dt.datetime(2026, 12, 4, 8, 0), dt.datetime(2026, 12, 4, 18, 0))
+    plan = plan_iv_induction(clinic_db, patient_id)
     third = plan.sessions[2]
     assert third.chair_id is None and third.conflict == "no free iv chair that day"
     assert plan.conflicts == ["session 3 (Fri 4 Dec): no free iv chair that day"]

@@ -24,7 +24,7 @@ from keta_tui.clinic.errors import NotFound, Refused, StaleEdit
 from keta_tui.clinic.store import writing
 from keta_tui.db.models import AuditEntry, Course, Session
 
-from .test_course_plan import add_patient, occupy
+from .test_course_plan import add_patient, fill_iv_chairs, occupy, plan_iv_induction
 
 D = dt.date
 UTC = dt.timezone.utc
@@ -50,6 +50,13 @@ def set_status(course_id: int, number: int, status: str) -> int:
     return row.id
 
 
+def take_planned_slot(clinic_db, planned) -> None:
+    """Another desk books a planned session's chair and time before the plan is booked."""
+    book_session(clinic_db.settings, patient_id=add_patient("SYN-X", "Other", "Desk"), treatment_code="iv-ketamine",
+                 start_local=planned.start.replace(tzinfo=None), chair_name=planned.chair_name, actor="other-desk",
+                 now=clinic_db.clock.now())
+
+
 def counts():
     return Course.select().count(), Session.select().count()
 
@@ -71,17 +78,12 @@ def test_booking_a_plan_writes_the_course_and_every_session_numbered_in_one_go(c
 
 
 def test_a_plan_with_a_conflict_books_nothing(clinic_db):
-    settings = clinic_db.settings
     patient_id = add_patient()
-    others = [add_patient(f"SYN-O{n}", "Other", f"Person{n}") for n in range(4)]
-    for chair, other in zip(("Chair 1", "Chair 2", "Chair 3", "Chair 4"), others):
-        occupy(settings, chair=chair, patient_id=other, start_local=dt.datetime(2026, 12, 9, 8, 0),
-               end_local=dt.datetime(2026, 12, 9, 18, 0))
+    fill_iv_chairs(clinic_db.settings, dt.datetime(2026, 12, 9, 8, 0), dt.datetime(2026, 12, 9, 18, 0))
     before = counts()
-    plan = plan_course(settings, patient_id=patient_id, protocol_code="iv-induction", start_on=D(2026, 11, 30),
-                       at=dt.time(10, 0), now=clinic_db.clock.now())
+    plan = plan_iv_induction(clinic_db, patient_id)
     with pytest.raises(Refused) as refused:
-        book_course(settings, plan, actor="test-desk", now=clinic_db.clock.now())
+        book_course(clinic_db.settings, plan, actor="test-desk", now=clinic_db.clock.now())
     assert refused.value.reason == "conflicts"
     assert "session 5 (Wed 9 Dec): no free iv chair that day" in refused.value.message
     assert refused.value.suggestions == ("session 5 (Wed 9 Dec): no free iv chair that day",)
@@ -89,37 +91,23 @@ def test_a_plan_with_a_conflict_books_nothing(clinic_db):
 
 
 def test_a_slot_taken_between_plan_and_book_refuses_the_whole_plan(clinic_db):
-    settings = clinic_db.settings
-    patient_id = add_patient()
-    other = add_patient("SYN-X", "Other", "Desk")
-    plan = plan_course(settings, patient_id=patient_id, protocol_code="iv-induction", start_on=D(2026, 11, 30),
-                       at=dt.time(10, 0), now=clinic_db.clock.now())
-    fourth = plan.sessions[3]
-    book_session(settings, patient_id=other, treatment_code="iv-ketamine",
-                 start_local=fourth.start.replace(tzinfo=None), chair_name=fourth.chair_name, actor="other-desk",
-                 now=clinic_db.clock.now())
+    plan = plan_iv_induction(clinic_db, add_patient())
+    take_planned_slot(clinic_db, plan.sessions[3])
     before = counts()
     with pytest.raises(Refused) as refused:
-        book_course(settings, plan, actor="test-desk", now=clinic_db.clock.now())
+        book_course(clinic_db.settings, plan, actor="test-desk", now=clinic_db.clock.now())
     assert refused.value.reason == "conflicts"
     assert "session 4 (Mon 7 Dec): Chair 1 was taken at 10:00 meanwhile" in refused.value.message
     assert counts() == before
 
 
 def test_the_database_guard_still_refuses_the_whole_plan_if_the_recheck_missed_a_clash(clinic_db, monkeypatch):
-    settings = clinic_db.settings
-    patient_id = add_patient()
-    other = add_patient("SYN-X", "Other", "Desk")
-    plan = plan_course(settings, patient_id=patient_id, protocol_code="iv-induction", start_on=D(2026, 11, 30),
-                       at=dt.time(10, 0), now=clinic_db.clock.now())
-    last = plan.sessions[-1]
-    book_session(settings, patient_id=other, treatment_code="iv-ketamine",
-                 start_local=last.start.replace(tzinfo=None), chair_name=last.chair_name, actor="other-desk",
-                 now=clinic_db.clock.now())
+    plan = plan_iv_induction(clinic_db, add_patient())
+    take_planned_slot(clinic_db, plan.sessions[-1])
     monkeypatch.setattr(courses_module, "_recheck", lambda *a, **k: [])
     before = counts()
     with pytest.raises(Refused) as refused:
-        book_course(settings, plan, actor="test-desk", now=clinic_db.clock.now())
+        book_course(clinic_db.settings, plan, actor="test-desk", now=clinic_db.clock.now())
     assert refused.value.reason == "conflicts"
     assert counts() == before
 
@@ -211,6 +199,19 @@ def test_an_induction_no_show_moves_the_plan_instead_of_shrinking_it(clinic_db):
     assert AuditEntry.select().where(AuditEntry.action == "course.reflow").count() == 1
 
 
+def test_lifecycle_no_show_on_an_induction_session_reflows_its_course(clinic_db):
+    from keta_tui.clinic.lifecycle import no_show
+
+    settings = clinic_db.settings
+    course_id = book_induction(clinic_db, add_patient())
+    first = Session.get((Session.course == course_id) & (Session.number == 1))
+    result = no_show(settings, first.id, actor="test-desk", now=at_local(settings, 2026, 11, 30, 10, 30))
+    assert "course_reflowed" in result.flags
+    summary = course_summary(settings, course_id, now=at_local(settings, 2026, 11, 30, 10, 30))
+    assert (summary.booked, summary.missed, summary.remaining_unbooked) == (6, 1, 0)
+    assert [f"{s.start:%a %d %b}" for s in summary.sessions if s.status == "scheduled"][-1] == "Mon 14 Dec"
+
+
 def test_a_maintenance_miss_does_not_reflow(clinic_db):
     settings = clinic_db.settings
     course_id = book_induction(clinic_db, add_patient(), start=D(2027, 3, 1), protocol="spravato-trd")
@@ -227,7 +228,8 @@ def test_a_reflow_without_a_free_slot_leaves_the_course_behind_with_an_audit_not
     missed_id = set_status(course_id, 6, "deferred")
     monkeypatch.setattr(courses_module, "REFLOW_DAYS_TRIED", 0)
     with writing():
-        assert reflow_after_miss(settings, missed_id, actor="test-desk", now=at_local(settings, 2026, 12, 11, 12)) is None
+        new_id = reflow_after_miss(settings, missed_id, actor="test-desk", now=at_local(settings, 2026, 12, 11, 12))
+    assert new_id is None
     entry = AuditEntry.get(AuditEntry.action == "course.reflow")
     assert json.loads(entry.after_json)["new_session"] is None
     summary = course_summary(settings, course_id, now=at_local(settings, 2026, 12, 11, 12))
@@ -341,5 +343,7 @@ def test_cli_table_booster_status_and_bad_input(cli):
     code, _out, err = cli("course", "plan", "--patient", "SYN-CLI", "--protocol", "iv-induction",
                           "--start", "2027-02-01", "--days", "sat,sun")
     assert code == 2 and "closed every" in err
+    code, out, _err = cli("course", "behind", "--unbooked", "--json")
+    assert code == 0 and json.loads(out) == {"courses": []}
     code, _out, err = cli("course", "show", "4242")
     assert code == 2 and "no course 4242" in err
