@@ -319,12 +319,15 @@ def _name_ids(text: str, limit: int) -> list[int]:
         # One word: a last-name prefix, straight off the index in name order.
         return [pid for (pid,) in Patient.select(Patient.id).where(_prefix(Patient.search_name, words[0]))
                 .order_by(Patient.search_name, Patient.id).limit(limit).tuples()]
-    # Several words: each one may be where the name starts; one range per word, then
-    # check the other words in Python over (id, search_name) pairs read off the index.
+    # Several words: each one may be where the name starts, so one index range per
+    # word, narrowed in SQL by the other words starting a later word of the name.
     found: dict[int, str] = {}
     for word in dict.fromkeys(words):
-        for pid, key in (Patient.select(Patient.id, Patient.search_name)
-                         .where(_prefix(Patient.search_name, word)).tuples()):
+        query = Patient.select(Patient.id, Patient.search_name).where(_prefix(Patient.search_name, word))
+        for other in words:
+            if other != word:
+                query = query.where(Patient.search_name.contains(" " + other))
+        for pid, key in query.tuples():
             if pid not in found and _name_matches(words, key.split()):
                 found[pid] = key
     # Names starting with the first word typed come first: "smi jo" lists Smith before Johnson.
@@ -333,13 +336,13 @@ def _name_ids(text: str, limit: int) -> list[int]:
 
 
 def _digit_ids(digits: str, limit: int) -> list[int]:
-    ids: list[int] = []
-    queries = [Patient.select(Patient.id).where(_prefix(Patient.phone_digits, digits)).order_by(Patient.phone_digits)]
-    if len(digits) >= 4:
-        # Last digits of a number ("0123"), or a number typed with its country code.
-        queries.append(Patient.select(Patient.id).where(Patient.phone_digits.endswith(digits))
-                       .order_by(Patient.search_name))
+    """Phone numbers starting with the digits (with or without a leading "1"), then MRNs."""
+    # Prefix ranges only: a suffix match would scan every row (~50 ms on 20,000).
+    variants = [digits, digits[1:] if digits.startswith("1") and len(digits) > 3 else "1" + digits]
+    queries = [Patient.select(Patient.id).where(_prefix(Patient.phone_digits, variant)).order_by(Patient.phone_digits)
+               for variant in variants]
     queries.append(Patient.select(Patient.id).where(_prefix(Patient.mrn, MRN_PREFIX + digits)))
+    ids: list[int] = []
     for query in queries:
         for (pid,) in query.limit(limit).tuples():
             if pid not in ids:
