@@ -347,10 +347,12 @@ def settings_from_dict(document: Mapping[str, Any], source: str = "settings") ->
         import holidays
 
         try:
-            holidays.country_holidays(country, subdiv=subdivision or None)
+            holidays.country_holidays(country)
         except NotImplementedError:
             check.fail("closures.country", f"no public holidays known for {country!r}")
-        except Exception as exc:  # holidays raises plain errors for unknown subdivisions
+        try:
+            holidays.country_holidays(country, subdiv=subdivision or None)
+        except Exception as exc:  # holidays raises NotImplementedError for unknown subdivisions too
             check.fail("closures.subdivision", f"{subdivision!r} is not known for {country}: {exc}")
     elif subdivision:
         check.fail("closures.subdivision", "needs closures.country")
