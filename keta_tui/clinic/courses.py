@@ -107,7 +107,8 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
 
 
 def _conflicts_refusal(conflicts: list[str]) -> Refused:
-    listed = "; ".join(conflicts[:6]) + (f"; and {len(conflicts) - 6} more" if len(conflicts) > 6 else "")
+    # One line on a terminal: the first few; the plan (and ``suggestions``) holds them all.
+    listed = "; ".join(conflicts[:3]) + (f"; and {len(conflicts) - 3} more" if len(conflicts) > 3 else "")
     return Refused(f"refused: {len(conflicts)} session(s) of the course cannot be booked, nothing was booked: "
                    f"{listed}; pick another start, time or days", reason="conflicts",
                    suggestions=tuple(conflicts))
