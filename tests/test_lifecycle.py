@@ -6,12 +6,14 @@ import json
 
 import pytest
 
-from keta_tui.clinic import lifecycle
+from keta_tui.clinic import lifecycle, patients
 from keta_tui.clinic.booking import book_session, reschedule
 from keta_tui.clinic.errors import BadInput, NotFound, Refused, StaleEdit
 from keta_tui.clinic.gate import GateAnswers, check_in
 from keta_tui.clinic.store import writing
-from keta_tui.db.models import AuditEntry, Chair, Patient, Session, StatusChange
+from keta_tui.db.models import AuditEntry, Chair, Session, StatusChange
+
+from .conftest import FROZEN_NOW
 
 NY = "America/New_York"
 # The frozen morning is Tue 2026-11-17 10:00 in New York.
@@ -25,12 +27,9 @@ PASSING = GateAnswers(escort_name="Sam Escort", escort_phone="555-0100", fasting
 
 def add_patient(first: str = "Ada", last: str = "Testperson", *, consent: dt.date | None = dt.date(2027, 6, 1),
                 rems: bool = True, escort_name: str = "", escort_phone: str = "") -> int:
-    with writing():
-        count = Patient.select().count()
-        patient = Patient.create(mrn=f"T{count + 1:06d}", first_name=first, last_name=last,
-                                 search_name=f"{last} {first}".lower(), consent_expires_on=consent,
-                                 rems_enrolled=rems, escort_name=escort_name, escort_phone=escort_phone)
-    return patient.id
+    return patients.add_patient(first_name=first, last_name=last, consent_expires_on=consent, rems_enrolled=rems,
+                                escort_name=escort_name, escort_phone=escort_phone, actor="test-desk",
+                                now=FROZEN_NOW).id
 
 
 def local(db, day: dt.date, hhmm: str) -> dt.datetime:
