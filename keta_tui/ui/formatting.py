@@ -144,6 +144,12 @@ def literal(value: object) -> Text:
     return Text(cleaned, no_wrap=True, overflow="ellipsis")
 
 
+def literal_lines(text: str) -> Text:
+    """Several lines shown literally (line breaks kept, other control characters replaced)."""
+    return Text("\n".join("".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in line)
+                          for line in str(text).split("\n")))
+
+
 def course_of(number: int | None, of: int | None) -> str:
     if number is None:
         return ""

@@ -6,6 +6,7 @@ a session in each interesting state; tomorrow holds two to confirm. All names ar
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -89,15 +90,14 @@ def build_clinic(db) -> FixtureClinic:
                  actor=ACTOR, now=at(hhmm))
 
     tomorrow = DAY + dt.timedelta(days=1)
-    # Avery's induction started last week: four sessions done, PHQ-9 falling.
+    # Avery's induction started last week: the sessions before today done, PHQ-9 falling.
     earlier = dt.datetime(2026, 11, 1, 14, 0, tzinfo=dt.timezone.utc)
     avery_plan = plan_course(settings, patient_id=clinic.patients["avery"], protocol_code="iv-induction",
                              start_on=dt.date(2026, 11, 9), at=dt.time(8, 0), weekdays=(0, 2, 4), now=earlier)
     clinic.courses["avery"] = book_course(settings, avery_plan, actor=ACTOR, now=earlier)
-    for number, score in zip(range(1, 5), (21, 17, 12, 9)):
-        session_id = session_on(clinic.courses["avery"], number)
-        start = next(s.start for s in avery_plan.sessions if s.number == number)
-        walk_to_discharge(settings, session_id, start, score)
+    past = [s for s in avery_plan.sessions if s.start.date() < DAY]
+    for planned, score in zip(past, (21, 15, 9)):
+        walk_to_discharge(settings, session_on(clinic.courses["avery"], planned.number), planned.start, score)
     # Discharged early this morning; Chair 1 turned over since.
     book("discharged", "avery", "iv-ketamine", DAY, "08:00", "Chair 1")
     arrive("discharged", "avery", "07:50")
@@ -187,3 +187,40 @@ def screen_text(app) -> str:
                       color_system=None, record=True, legacy_windows=False, safe_box=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
+
+
+async def select(pilot, session_id: int) -> None:
+    """Put the board's cursor on a session (what arrow keys do, without counting rows)."""
+    pilot.app.screen.select_session(session_id)
+    await pilot.pause()
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+def run_flow(clinic, snap_compare, flow, *, size=(80, 24), **app_kwargs):
+    """Run ``flow(pilot)`` on a fresh app, settle, and compare the final screen's snapshot.
+
+    Notifications are checked by the flow itself and cleared before the snapshot, so a
+    toast's timeout can never make a snapshot flaky. Returns (app, snapshot matched).
+    """
+    app = make_app(clinic, **app_kwargs)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await flow(pilot)
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+        pilot.app.final_text = screen_text(pilot.app)
+        if os.environ.get("KETA_UI_DUMP"):  # inspect what a snapshot shows, as text
+            print(pilot.app.final_text)
+
+    matched = snap_compare(app, terminal_size=size, run_before=run_before)
+    return app, matched
+
+
+def notices(app) -> str:
+    """Every notification shown so far, one per line."""
+    return "\n".join(str(n.message) for n in app._notifications)
