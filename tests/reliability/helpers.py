@@ -100,3 +100,24 @@ def wait_for_log(path: Path, entries: int, timeout: float = 30) -> None:
     while len(read_log(path)) < entries:
         assert time.monotonic() < deadline, f"worker logged fewer than {entries} operations"
         time.sleep(0.02)
+
+
+def _forked_worker(argv: list[str], stderr_path: str) -> None:
+    # The child's stderr goes to a file the test reads for tracebacks.
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    from . import workers
+
+    os._exit(workers.main(argv))
+
+
+def fork_worker(mode: str, db: str, log: Path, *args: str):
+    """A worker forked from this already-warm process: a real OS process that starts in
+    milliseconds, for tests that kill many of them. Close the database before forking."""
+    import multiprocessing
+
+    argv = [mode, "--db", db, "--log", str(log), *args]
+    process = multiprocessing.get_context("fork").Process(target=_forked_worker,
+                                                         args=(argv, str(log) + ".stderr"), daemon=True)
+    process.start()
+    return process

@@ -286,8 +286,8 @@ def run_board(args, log: OpLog) -> None:
 def run_courses(args, log: OpLog) -> None:
     """Whole courses for fresh patients, one after another: the crash test's victim.
 
-    "begin" is logged before a course is planned and booked, "ok" after it returned,
-    so a kill between the two landed inside planning or booking.
+    "begin" is logged before a course is planned, "planned" before it is booked, and
+    the outcome after: a kill after "planned" and before the outcome landed in booking.
     """
     from keta_tui.clinic.course_plan import plan_course
     from keta_tui.clinic.courses import book_course
@@ -310,6 +310,7 @@ def run_courses(args, log: OpLog) -> None:
         try:
             plan = plan_course(settings, patient_id=patient.id, protocol_code=args.protocol, start_on=start,
                                at=dt.time(rng.randrange(8, 14), rng.choice((0, 15, 30, 45))), now=FROZEN_NOW)
+            log.write(op="planned", n=number, sessions=len(plan.sessions))
             course_id = book_course(settings, plan, actor=actor, now=FROZEN_NOW)
         except Exception as exc:  # noqa: BLE001 - _outcome re-raises anything unexpected
             log.write(op="course", n=number, actor=actor, **_outcome(exc))
