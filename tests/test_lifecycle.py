@@ -413,3 +413,17 @@ def test_an_induction_no_show_re_plans_the_course_and_cannot_then_be_undone(clin
     with pytest.raises(Refused, match="the course was re-planned after this no-show") as refused:
         lifecycle.undo(settings, first.id, actor="test-desk", now=clinic_db.clock.now())
     assert refused.value.reason == "undo" and Session.get_by_id(first.id).status == "no_show"
+
+
+def test_two_desks_taking_or_undoing_the_same_step_at_once_one_wins(clinic_db, tmp_path):
+    from .test_concurrent_booking import assert_one_winner, race
+
+    sid = book(clinic_db, add_patient(), "11:00")
+    for folder in ("advance", "undo"):
+        (tmp_path / folder).mkdir()
+    desks = [["--db", clinic_db.target, "--as", f"desk-{n}", "advance", str(sid), "--version", "1"] for n in range(3)]
+    assert_one_winner(race(tmp_path / "advance", desks), "this session was changed by desk-")
+    assert session(sid).status == "confirmed" and len(changes_of(sid)) == 1
+    desks = [["--db", clinic_db.target, "--as", f"desk-{n}", "undo", str(sid), "--version", "2"] for n in range(3)]
+    assert_one_winner(race(tmp_path / "undo", desks), "this session was changed by desk-")
+    assert session(sid).status == "scheduled" and changes_of(sid) == [("scheduled", "confirmed", True)]

@@ -46,8 +46,7 @@ def register(subparsers) -> None:
     noshow.set_defaults(func=run_exit, service="no_show")
 
     undo = subparsers.add_parser("undo", help="undo a session's last step")
-    undo.add_argument("session_id", type=int, metavar="ID", help="session id")
-    undo.add_argument("--json", action="store_true", help="print the result as JSON")
+    _session_args(undo)
     undo.set_defaults(func=run_undo)
 
 
@@ -151,5 +150,5 @@ def run_undo(ctx, args) -> int:
     from keta_tui.clinic.lifecycle import undo
 
     settings = ctx.settings()
-    result = undo(settings, args.session_id, actor=ctx.actor, now=ctx.clock.now())
+    result = undo(settings, args.session_id, actor=ctx.actor, now=ctx.clock.now(), version=args.version)
     return _report(result, settings, args.json)

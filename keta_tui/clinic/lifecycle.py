@@ -292,31 +292,33 @@ def entered_in_error(settings: ClinicSettings, session_id: int, *, reason: str, 
 
 def _slot_clash(settings: ClinicSettings, session: Session) -> Refused | None:
     """Whether re-activating a closed session would overlap what was booked since."""
-    active = Session.status.in_(ACTIVE_STATUSES)
+    # (whose time, the span's end column, this session's end, reason, what the desk is told)
+    holders = [(Session.patient == session.patient_id, Session.end_at, session.end_at, "patient_busy",
+                "the patient now has session {id} at {at}")]
     if session.chair_id is not None:
-        chair_clash = (Session.select(Session.id, Session.start_at)
-                       .where(Session.chair == session.chair_id, Session.id != session.id, active,
-                              Session.start_at < session.busy_until, Session.busy_until > session.start_at)
-                       .first())
-        if chair_clash is not None:
-            return Refused(f"refused: cannot undo: the chair is now booked for session {chair_clash.id} "
-                           f"at {_clock(chair_clash.start_at, settings)}; book a new time instead",
-                           reason="chair_taken")
-    patient_clash = (Session.select(Session.id, Session.start_at)
-                     .where(Session.patient == session.patient_id, Session.id != session.id, active,
-                            Session.start_at < session.end_at, Session.end_at > session.start_at)
-                     .first())
-    if patient_clash is not None:
-        return Refused(f"refused: cannot undo: the patient now has session {patient_clash.id} at "
-                       f"{_clock(patient_clash.start_at, settings)}; book a new time instead",
-                       reason="patient_busy")
+        holders.insert(0, (Session.chair == session.chair_id, Session.busy_until, session.busy_until,
+                           "chair_taken", "the chair is now booked for session {id} at {at}"))
+    for owner, end_column, own_end, reason, what in holders:
+        clash = (Session.select(Session.id, Session.start_at)
+                 .where(owner, Session.id != session.id, Session.status.in_(ACTIVE_STATUSES),
+                        Session.start_at < own_end, end_column > session.start_at)
+                 .first())
+        if clash is not None:
+            told = what.format(id=clash.id, at=_clock(clash.start_at, settings))
+            return Refused(f"refused: cannot undo: {told}; book a new time instead", reason=reason)
     return None
 
 
-def undo(settings: ClinicSettings, session_id: int, *, actor: str, now: dt.datetime) -> StepResult:
-    """Reverse the session's last step that has not been undone yet."""
+def undo(settings: ClinicSettings, session_id: int, *, actor: str, now: dt.datetime,
+         version: int | None = None) -> StepResult:
+    """Reverse the session's last step that has not been undone yet.
+
+    Pass the ``version`` the desk saw, so two desks pressing undo at once reverse one
+    step, not two. Gate answers stay on the session; the next check-in replaces them.
+    """
     with writing():
         session = load_session(session_id)
+        check_version(session, version, "session")
         last = (StatusChange.select()
                 .where(StatusChange.session == session.id, StatusChange.undone == False)  # noqa: E712
                 .order_by(StatusChange.id.desc())
