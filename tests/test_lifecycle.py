@@ -137,7 +137,7 @@ def test_unknown_state_and_exits_through_advance_are_bad_input(clinic_db):
     now = clinic_db.clock.now()
     with pytest.raises(BadInput, match="unknown state 'flying'"):
         lifecycle.advance(clinic_db.settings, sid, to="flying", actor="test-desk", now=now)
-    with pytest.raises(BadInput, match="needs a reason"):
+    with pytest.raises(BadInput, match="cancelled is its own action: use cancel, with a reason"):
         lifecycle.advance(clinic_db.settings, sid, to="cancelled", actor="test-desk", now=now)
     with pytest.raises(NotFound, match="no session 9999"):
         lifecycle.advance(clinic_db.settings, 9999, actor="test-desk", now=now)

@@ -25,8 +25,6 @@ from .store import audit, check_version, snapshot, writing
 __all__ = ["StepResult", "advance", "cancel", "no_show", "defer", "left_without_treatment",
            "entered_in_error", "undo", "apply_step", "write_session", "load_session", "STEP_STAMP"]
 
-UTC = dt.timezone.utc
-
 # The column each forward step stamps; every exit stamps ``closed_at``.
 STEP_STAMP = {
     "confirmed": "confirmed_at",
@@ -39,14 +37,13 @@ STEP_STAMP = {
 }
 # The audit action marking a miss that re-planned its course: such a miss is not undone.
 REFLOWED_ACTION = "session.course_reflowed"
-# Exits that carry their own service (and, except no-show, a reason).
+# Exits that have their own service, and what that service needs.
 _EXIT_ACTIONS = {
-    "cancelled": "cancel",
-    "no_show": "no-show",
-    "deferred": "defer",
-    "left_without_treatment": "left without treatment",
-    "entered_in_error": "entered in error",
-    "rescheduled": "reschedule",
+    "cancelled": "cancel, with a reason",
+    "deferred": "defer, with a reason",
+    "left_without_treatment": "left without treatment, with a reason",
+    "entered_in_error": "entered in error, with a reason",
+    "rescheduled": "reschedule, with the new time",
 }
 
 
@@ -98,7 +95,7 @@ def apply_step(settings: ClinicSettings, session: Session, to_status: str, *, ac
 
     Stamps the step's column, records the StatusChange and the audit entry, bumps the
     version. ``values`` are further columns written with the step (gate answers, reason...).
-    Booking's reschedule uses this too, so every status change is recorded alike.
+    Other services that change a status call it inside their own transaction.
     """
     if to_status not in TRANSITIONS.get(session.status, ()):
         raise edge_refusal(session, to_status)
@@ -182,7 +179,7 @@ def advance(settings: ClinicSettings, session_id: int, *, to: str | None = None,
     if to == "no_show":
         return no_show(settings, session_id, actor=actor, now=now, version=version)
     if to in CLOSED_STATUSES:
-        raise BadInput(f"{LABELS[to]} is its own action ({_EXIT_ACTIONS[to]}); it needs a reason")
+        raise BadInput(f"{LABELS[to]} is its own action: use {_EXIT_ACTIONS[to]}")
     with writing():
         session = load_session(session_id)
         check_version(session, version, "session")
