@@ -83,6 +83,8 @@ class Patient(BaseModel):
     phone = CharField(max_length=40, default="")
     # Digits only, so "(555) 010-1234" and "5550101234" match alike.
     phone_digits = CharField(max_length=40, default="", index=True)
+    # The digits reversed, so "ends with 5550143" is an index range too.
+    phone_reversed = CharField(max_length=40, default="", index=True)
     email = CharField(max_length=200, default="")
     escort_name = CharField(max_length=200, default="")
     escort_phone = CharField(max_length=40, default="")

@@ -91,19 +91,33 @@ def _sample_rows(database):
     """Insert one row per core table using only the columns this schema version has."""
     import datetime as dt
 
+    from peewee import AutoField
+
     from keta_tui.db.models import Chair, Patient, Session, Treatment
 
     def insert(model, values):
-        cols = {c.name for c in database.get_columns(model._meta.table_name)}
-        row = {model._meta.fields[k]: v for k, v in values.items() if model._meta.fields[k].column_name in cols}
-        return model.insert(row).execute()
+        # Columns this version has, with the models' defaults for the ones not given.
+        table = model._meta.table_name
+        cols = {c.name for c in database.get_columns(table)}
+        row = {}
+        for field in model._meta.sorted_fields:
+            if field.column_name not in cols or isinstance(field, AutoField):
+                continue
+            if field.name in values:
+                row[field.column_name] = field.db_value(values[field.name])
+            elif field.default is not None:
+                default = field.default() if callable(field.default) else field.default
+                row[field.column_name] = field.db_value(default)
+        names = ", ".join(row)
+        marks = ", ".join([database.param] * len(row))
+        return database.execute_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(row.values())).lastrowid
 
     with database.bind_ctx([Chair, Patient, Session, Treatment]):
         chair = insert(Chair, {"name": "Chair A"})
         treatment = insert(Treatment, {"code": "t", "name": "T", "route": "iv", "dosing_minutes": 40,
                                        "monitoring_minutes": 45, "turnover_minutes": 15})
         patient = insert(Patient, {"mrn": "M1", "first_name": "Ada", "last_name": "Testperson",
-                                   "search_name": "testperson ada"})
+                                   "search_name": "testperson ada", "phone_digits": "6465550143"})
         start = dt.datetime(2026, 1, 5, 15, 0)
         insert(Session, {"patient": patient, "treatment": treatment, "chair": chair, "start_at": start,
                          "end_at": start + dt.timedelta(minutes=85),
@@ -121,12 +135,17 @@ def test_upgrade_from_every_earlier_version_keeps_rows(tmp_path):
         database = SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
         Runner(database, directory=str(MIGRATIONS_DIR), table_name="schema_migration").up(target=name)
         _sample_rows(database)
+        had_reversed = "phone_reversed" in {c.name for c in database.get_columns("patient")}
         database.close()
         upgraded = open_database(path)
         try:
             assert not diff_models(upgraded, models.ALL_MODELS)
             assert models.Session.select().count() == 1
-            assert models.Patient.get().last_name == "Testperson"
+            patient = models.Patient.get()
+            assert patient.last_name == "Testperson" and patient.phone_digits == "6465550143"
+            if not had_reversed:
+                # 0002 fills the new column from the rows that were there.
+                assert patient.phone_reversed == "3410555646"
         finally:
             close_database()
 

@@ -52,6 +52,7 @@ def test_add_generates_mrn_and_audits(register):
     assert detail.version == 1 and detail.updated_by == "desk-a"
     row = Patient.get_by_id(detail.id)
     assert (row.search_name, row.phone_digits) == ("smith john", "5550101234")
+    assert row.phone_reversed == "4321010555"
     entry = AuditEntry.get(AuditEntry.entity == "patient", AuditEntry.entity_id == detail.id)
     assert entry.action == "patient.add" and json.loads(entry.after_json)["mrn"] == detail.mrn
 
@@ -101,7 +102,13 @@ def test_find_by_phone_digits_prefix_with_or_without_country_code(register):
     assert names(find_patients("(555) 020-1234")) == ["Núñez, José"]  # stored with +1
     assert names(find_patients("1 555 010 1234")) == ["Smith, John"]  # stored without
     assert names(find_patients("5550305555")) == ["Johnson, Smith"]
-    assert find_patients("0101234") == []  # prefix ranges only, no scan for a number's tail
+
+def test_find_by_the_last_digits_of_a_phone(register):
+    # Typed without the area code, as a caller reads it out; still an index range.
+    assert names(find_patients("010-1234")) == ["Smith, John"]
+    assert names(find_patients("0201234")) == ["Núñez, José"]
+    assert names(find_patients("9876")) == ["Smithers, Joan"]
+    assert Patient.get_by_id(register.ids["Smith"]).phone_reversed == "4321010555"
 
 
 def test_find_by_date_of_birth_both_formats(register):

@@ -177,13 +177,14 @@ def _clean(changes: dict[str, Any], today: dt.date) -> dict[str, Any]:
     return clean
 
 
-def _derived(values: dict[str, Any], first_name: str, last_name: str) -> dict[str, Any]:
+def derived_search_columns(values: dict[str, Any], first_name: str, last_name: str) -> dict[str, Any]:
     """The search columns that follow from the written ones (names as they end up)."""
     derived = {}
     if "first_name" in values or "last_name" in values:
         derived["search_name"] = normalise_name(first_name, last_name)[:400]
     if "phone" in values:
         derived["phone_digits"] = phone_digits(values["phone"])
+        derived["phone_reversed"] = derived["phone_digits"][::-1]
     return derived
 
 
@@ -214,7 +215,7 @@ def add_patient(*, first_name: str, last_name: str, dob: dt.date | str | None = 
         if "mrn" in clean:
             _refuse_taken_mrn(clean["mrn"])
         row = Patient.create(**{**clean, "mrn": clean.get("mrn") or f"new-{uuid.uuid4().hex[:24]}"},
-                             **_derived(clean, clean["first_name"], clean["last_name"]), created_at=stamp, updated_at=stamp, updated_by=actor)
+                             **derived_search_columns(clean, clean["first_name"], clean["last_name"]), created_at=stamp, updated_at=stamp, updated_by=actor)
         if "mrn" not in clean:
             row.mrn = f"{MRN_PREFIX}{row.id:06d}"
             Patient.update(mrn=row.mrn).where(Patient.id == row.id).execute()
@@ -239,7 +240,7 @@ def update_patient(patient_id: int, *, version: int, changes: dict[str, Any], ac
             return _detail(row)
         if "mrn" in changed:
             _refuse_taken_mrn(changed["mrn"], row.id)
-        derived = _derived(changed, changed.get("first_name", row.first_name),
+        derived = derived_search_columns(changed, changed.get("first_name", row.first_name),
                            changed.get("last_name", row.last_name))
         Patient.update(**changed, **derived, version=Patient.version + 1, updated_at=stamp, updated_by=actor
                        ).where(Patient.id == row.id, Patient.version == row.version).execute()
@@ -336,11 +337,15 @@ def _name_ids(text: str, limit: int) -> list[int]:
 
 
 def _digit_ids(digits: str, limit: int) -> list[int]:
-    """Phone numbers starting with the digits (with or without a leading "1"), then MRNs."""
-    # Prefix ranges only: a suffix match would scan every row (~50 ms on 20,000).
+    """Phone numbers starting or ending with the digits (with or without a leading "1"), then MRNs."""
+    # Index ranges only: "ends with" reads the reversed-digits column by prefix.
     variants = [digits, digits[1:] if digits.startswith("1") and len(digits) > 3 else "1" + digits]
     queries = [Patient.select(Patient.id).where(_prefix(Patient.phone_digits, variant)).order_by(Patient.phone_digits)
                for variant in variants]
+    if len(digits) >= 4:
+        # Typed without the area code: "555-0143" finds 646-555-0143.
+        queries.append(Patient.select(Patient.id).where(_prefix(Patient.phone_reversed, digits[::-1]))
+                       .order_by(Patient.phone_reversed))
     queries.append(Patient.select(Patient.id).where(_prefix(Patient.mrn, MRN_PREFIX + digits)))
     ids: list[int] = []
     for query in queries:
