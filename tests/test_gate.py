@@ -10,13 +10,19 @@ import pytest
 from keta_tui.clinic import gate
 from keta_tui.clinic.errors import BadInput, Refused
 from keta_tui.clinic.gate import GateAnswers, PatientFacts, check_in, evaluate, gate_items, prefill
-from keta_tui.clinic.settings import Rules
+from keta_tui.clinic.settings import Rules, example_settings
 from keta_tui.db.models import AuditEntry, Patient, Session, StatusChange
 
 from .test_lifecycle import DAY, PASSING, add_patient, book, local, walk
 
 TODAY = DAY
 ENROLLED = PatientFacts(consent_expires_on=dt.date(2027, 6, 1), rems_enrolled=True)
+
+
+@pytest.fixture(scope="module")
+def example():
+    """The example clinic's settings: evaluating the gate needs no database."""
+    return example_settings()
 
 
 def _with_gate(settings, code: str, **levels):
@@ -34,8 +40,8 @@ def _eval(settings, answers, patient=ENROLLED, code="esketamine-56"):
     return evaluate(settings, code, answers, patient=patient, today=TODAY)
 
 
-def test_gate_items_follow_the_settings_in_order_without_off_items(clinic_db):
-    settings = clinic_db.settings
+def test_gate_items_follow_the_settings_in_order_without_off_items(example):
+    settings = example
     assert gate_items(settings, "iv-ketamine") == [
         ("escort", "required"), ("fasting", "required"), ("consent", "required"),
         ("blood_pressure", "required"), ("phq9", "optional")]
@@ -48,8 +54,8 @@ def test_gate_items_follow_the_settings_in_order_without_off_items(clinic_db):
                                                                 "blood_pressure", "phq9"]
 
 
-def test_all_answers_pass(clinic_db):
-    result = _eval(clinic_db.settings, PASSING)
+def test_all_answers_pass(example):
+    result = _eval(example, PASSING)
     assert result.passed and result.problems() == [] and result.flags == ()
     assert all(item.ok for item in result.items)
     assert _item(result, "phq9").detail == "PHQ-9 12 (moderate)"
@@ -60,16 +66,16 @@ def test_all_answers_pass(clinic_db):
     ("Sam", "  ", "escort phone missing"),
     ("  ", "555-0100", "escort name missing"),
 ])
-def test_escort_needs_name_and_phone(clinic_db, name, phone, detail):
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, escort_name=name, escort_phone=phone))
+def test_escort_needs_name_and_phone(example, name, phone, detail):
+    result = _eval(example, dataclasses.replace(PASSING, escort_name=name, escort_phone=phone))
     assert not result.passed and result.problems() == [detail] and result.failed == ("escort",)
 
 
 @pytest.mark.parametrize("fasting, ok, detail", [
     (True, True, "fasting confirmed"), (None, False, "fasting not confirmed"),
     (False, False, "patient has not fasted")])
-def test_fasting(clinic_db, fasting, ok, detail):
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, fasting=fasting))
+def test_fasting(example, fasting, ok, detail):
+    result = _eval(example, dataclasses.replace(PASSING, fasting=fasting))
     assert (_item(result, "fasting").ok, _item(result, "fasting").detail, result.passed) == (ok, detail, ok)
 
 
@@ -80,52 +86,52 @@ def test_fasting(clinic_db, fasting, ok, detail):
     (True, None, False, "no consent date on file: record the signed consent on the patient"),
     (False, dt.date(2027, 6, 1), False, "consent not on file"),
 ])
-def test_consent_must_be_on_file_and_unexpired(clinic_db, answer, expires, ok, detail):
+def test_consent_must_be_on_file_and_unexpired(example, answer, expires, ok, detail):
     patient = PatientFacts(consent_expires_on=expires, rems_enrolled=True)
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, consent_ok=answer), patient)
+    result = _eval(example, dataclasses.replace(PASSING, consent_ok=answer), patient)
     assert (_item(result, "consent").ok, _item(result, "consent").detail, result.passed) == (ok, detail, ok)
 
 
 @pytest.mark.parametrize("answer, on_record, ok", [
     (True, False, True), (None, True, True), (None, False, False), (False, True, False)])
-def test_rems_answer_or_the_patients_record(clinic_db, answer, on_record, ok):
+def test_rems_answer_or_the_patients_record(example, answer, on_record, ok):
     patient = PatientFacts(consent_expires_on=dt.date(2027, 6, 1), rems_enrolled=on_record)
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, rems_enrolled=answer), patient)
+    result = _eval(example, dataclasses.replace(PASSING, rems_enrolled=answer), patient)
     assert _item(result, "rems").ok is ok and result.passed is ok
     if not ok:
         assert result.problems() == ["not enrolled in the REMS programme"]
 
 
-def test_rems_is_not_asked_for_iv_ketamine(clinic_db):
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, rems_enrolled=False),
+def test_rems_is_not_asked_for_iv_ketamine(example):
+    result = _eval(example, dataclasses.replace(PASSING, rems_enrolled=False),
                    PatientFacts(dt.date(2027, 6, 1), False), code="iv-ketamine")
     assert result.passed and "rems" not in [item.name for item in result.items]
 
 
 @pytest.mark.parametrize("bp, flagged", [((140, 90), False), ((141, 80), True), ((120, 91), True)])
-def test_blood_pressure_above_the_flag_is_only_flagged(clinic_db, bp, flagged):
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, bp_systolic=bp[0], bp_diastolic=bp[1]))
+def test_blood_pressure_above_the_flag_is_only_flagged(example, bp, flagged):
+    result = _eval(example, dataclasses.replace(PASSING, bp_systolic=bp[0], bp_diastolic=bp[1]))
     assert result.passed and result.flags == (("bp_high",) if flagged else ())
     suffix = " above 140/90 (flagged)" if flagged else ""
     assert _item(result, "blood_pressure").detail == f"blood pressure {bp[0]}/{bp[1]}{suffix}"
 
 
 @pytest.mark.parametrize("bp, held", [((179, 109), False), ((180, 80), True), ((150, 110), True)])
-def test_blood_pressure_holds_only_at_or_above_a_hold_limit_when_set(clinic_db, bp, held):
-    settings = dataclasses.replace(clinic_db.settings, rules=Rules(bp_hold=(180, 110)))
+def test_blood_pressure_holds_only_at_or_above_a_hold_limit_when_set(example, bp, held):
+    settings = dataclasses.replace(example, rules=Rules(bp_hold=(180, 110)))
     result = _eval(settings, dataclasses.replace(PASSING, bp_systolic=bp[0], bp_diastolic=bp[1]))
     assert result.passed is not held and result.flags == ("bp_high",)
     if held:
         assert result.problems() == [f"blood pressure {bp[0]}/{bp[1]} at or above the hold limit 180/110"]
 
 
-def test_blood_pressure_not_taken_fails_when_required(clinic_db):
-    result = _eval(clinic_db.settings, dataclasses.replace(PASSING, bp_systolic=None, bp_diastolic=None))
+def test_blood_pressure_not_taken_fails_when_required(example):
+    result = _eval(example, dataclasses.replace(PASSING, bp_systolic=None, bp_diastolic=None))
     assert result.problems() == ["blood pressure not taken"]
 
 
-def test_optional_items_are_reported_but_never_block(clinic_db):
-    settings = _with_gate(clinic_db.settings, "esketamine-56", escort="optional", blood_pressure="optional")
+def test_optional_items_are_reported_but_never_block(example):
+    settings = _with_gate(example, "esketamine-56", escort="optional", blood_pressure="optional")
     answers = dataclasses.replace(PASSING, escort_name="", escort_phone="", phq9=None,
                                   bp_systolic=None, bp_diastolic=None)
     result = _eval(settings, answers)
@@ -135,8 +141,8 @@ def test_optional_items_are_reported_but_never_block(clinic_db):
     assert _item(result, "phq9").detail == "PHQ-9 not recorded"
 
 
-def test_phq9_required_when_the_clinic_says_so(clinic_db):
-    settings = _with_gate(clinic_db.settings, "esketamine-56", phq9="required")
+def test_phq9_required_when_the_clinic_says_so(example):
+    settings = _with_gate(example, "esketamine-56", phq9="required")
     assert _eval(settings, dataclasses.replace(PASSING, phq9=None)).problems() == ["PHQ-9 not recorded"]
     assert _eval(settings, dataclasses.replace(PASSING, phq9=0)).passed
 
@@ -150,9 +156,9 @@ def test_phq9_required_when_the_clinic_says_so(clinic_db):
     ({"escort_name": "x" * 201}, "escort name is longer than 200 characters"),
     ({"escort_phone": "5" * 41}, "escort phone is longer than 40 characters"),
 ])
-def test_values_no_one_could_measure_are_bad_input(clinic_db, changes, message):
+def test_values_no_one_could_measure_are_bad_input(example, changes, message):
     with pytest.raises(BadInput, match=message):
-        _eval(clinic_db.settings, dataclasses.replace(PASSING, **changes))
+        _eval(example, dataclasses.replace(PASSING, **changes))
 
 
 @pytest.mark.parametrize("score, band", [(0, "minimal"), (4, "minimal"), (5, "mild"), (10, "moderate"),
