@@ -99,23 +99,11 @@ def run_book(ctx, args) -> int:
     return 0
 
 
-def _weekday_numbers(text: str) -> list[int]:
-    from keta_tui.clinic.errors import BadInput
-    from keta_tui.clinic.settings import WEEKDAYS
-
-    numbers = []
-    for part in text.split(","):
-        name = part.strip().lower()[:3]
-        if name not in WEEKDAYS:
-            raise BadInput(f"--days: not a weekday: {part.strip()!r} (use mon,tue,wed,thu,fri,sat,sun)")
-        numbers.append(WEEKDAYS.index(name))
-    return numbers
-
-
 def run_slots(ctx, args) -> int:
     from keta_tui.clinic.availability import free_slots
     from keta_tui.clinic.booking import chair_id_named
     from keta_tui.clinic.clock import local_today, parse_clock_time, parse_date
+    from keta_tui.clinic.settings import parse_weekdays
     from keta_tui.clinic.errors import BadInput
     from keta_tui.clinic.patients import resolve_patient
 
@@ -128,7 +116,7 @@ def run_slots(ctx, args) -> int:
     if start and until and until < start:
         raise BadInput("--until is before --from")
     slots = free_slots(settings, args.treatment, now=ctx.clock.now(), count=args.count, start=start, until=until,
-                       weekdays=_weekday_numbers(args.days) if args.days else None,
+                       weekdays=parse_weekdays(args.days) if args.days else None,
                        around=parse_clock_time(args.around) if args.around else None,
                        chair_id=chair_id_named(args.chair) if args.chair else None,
                        patient_id=resolve_patient(args.patient) if args.patient else None)

@@ -148,7 +148,8 @@ def _print_summaries(summaries) -> None:
 
 def run_plan(ctx, args) -> int:
     from keta_tui.clinic.clock import local_today, parse_clock_time, parse_date
-    from keta_tui.clinic.course_plan import parse_weekdays, plan_course
+    from keta_tui.clinic.course_plan import plan_course
+    from keta_tui.clinic.settings import parse_weekdays
     from keta_tui.clinic.courses import book_course
     from keta_tui.clinic.errors import Refused
     from keta_tui.clinic.patients import resolve_patient

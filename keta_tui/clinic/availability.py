@@ -44,7 +44,7 @@ class ChairInfo:
 
 
 @dataclass(frozen=True)
-class _Booked:
+class BookedSpan:
     """An active session as the overlap checks need it (naive UTC)."""
 
     id: int
@@ -65,7 +65,7 @@ def clinic_chairs() -> list[ChairInfo]:
 
 
 def _active_sessions(window_start: dt.datetime, window_end: dt.datetime,
-                     exclude_ids: Iterable[int] = ()) -> list[_Booked]:
+                     exclude_ids: Iterable[int] = ()) -> list[BookedSpan]:
     """Active sessions whose busy span touches [window_start, window_end), naive UTC."""
     query = (Session.select(Session.id, Session.chair, Session.patient, Session.start_at,
                             Session.end_at, Session.busy_until)
@@ -76,15 +76,15 @@ def _active_sessions(window_start: dt.datetime, window_end: dt.datetime,
     excluded = list(exclude_ids)
     if excluded:
         query = query.where(Session.id.not_in(excluded))
-    return [_Booked(*row) for row in query.tuples()]
+    return [BookedSpan(*row) for row in query.tuples()]
 
 
-class _Load:
+class ChairLoad:
     """The active sessions of a window, answering overlap questions in memory."""
 
-    def __init__(self, sessions: Sequence[_Booked]):
-        self.by_chair: dict[int, list[_Booked]] = {}
-        self.by_patient: dict[int, list[_Booked]] = {}
+    def __init__(self, sessions: Sequence[BookedSpan]):
+        self.by_chair: dict[int, list[BookedSpan]] = {}
+        self.by_patient: dict[int, list[BookedSpan]] = {}
         for booked in sessions:
             if booked.chair_id is not None:
                 self.by_chair.setdefault(booked.chair_id, []).append(booked)
@@ -96,7 +96,7 @@ class _Load:
                 if b.start_at < busy_until and start < b.busy_until]
         return max(ends) if ends else None
 
-    def patient_clash(self, patient_id: int | None, start: dt.datetime, end: dt.datetime) -> _Booked | None:
+    def patient_clash(self, patient_id: int | None, start: dt.datetime, end: dt.datetime) -> BookedSpan | None:
         # Same rule as the database trigger: a patient's spans (without turnover) must not overlap.
         if patient_id is None:
             return None
@@ -136,7 +136,7 @@ def _hours_problem(settings: ClinicSettings, spec: TreatmentSpec, start_local: d
     return None
 
 
-def _chair_problem(settings: ClinicSettings, spec: TreatmentSpec, chair: ChairInfo, load: _Load,
+def _chair_problem(settings: ClinicSettings, spec: TreatmentSpec, chair: ChairInfo, load: ChairLoad,
                    start_utc: dt.datetime, busy_until: dt.datetime) -> Refused | None:
     if not chair.hosts(spec.route):
         able = ", ".join(c.name for c in clinic_chairs() if c.hosts(spec.route)) or "none"
@@ -167,7 +167,7 @@ def slot_problem(settings: ClinicSettings, treatment_code: str, start_local: dt.
     problem = _hours_problem(settings, spec, start_local, start_utc, end_utc)
     if problem:
         return problem
-    load = _Load(_active_sessions(start_utc, busy_until, exclude_ids))
+    load = ChairLoad(_active_sessions(start_utc, busy_until, exclude_ids))
     chairs = clinic_chairs()
     if chair_id is not None:
         chair = next((c for c in chairs if c.id == chair_id), None)
@@ -191,12 +191,12 @@ def free_chair_id(settings: ClinicSettings, treatment_code: str, start_utc: dt.d
     """The first chair (board order) that hosts the route, is in service and is free."""
     spec = settings.treatment(treatment_code)
     start_utc, _end, busy_until = spec.span(start_utc)
-    load = _Load(_active_sessions(start_utc, busy_until, exclude_ids))
+    load = ChairLoad(_active_sessions(start_utc, busy_until, exclude_ids))
     chair = load.first_free_chair(clinic_chairs(), spec.route, start_utc, busy_until)
     return chair.id if chair else None
 
 
-def _day_starts(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date) -> list[dt.datetime]:
+def day_starts(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date) -> list[dt.datetime]:
     """Grid starts (naive wall-clock) on a day whose minimum monitoring ends by closing."""
     opening = settings.opening(day)
     if opening is None:
@@ -238,12 +238,12 @@ def free_slots(settings: ClinicSettings, treatment_code: str, *, now: dt.datetim
     slots: list[Slot] = []
     while day <= last_day and len(slots) < count:
         starts = [] if allowed_days is not None and day.weekday() not in allowed_days else \
-            _day_starts(settings, spec, day)
+            day_starts(settings, spec, day)
         if around is not None:
             target = dt.datetime.combine(day, around)
             starts.sort(key=lambda s: (abs((s - target).total_seconds()), s))
         if starts:
-            load = _Load(_active_sessions(*day_bounds_utc(day, tz)))
+            load = ChairLoad(_active_sessions(*day_bounds_utc(day, tz)))
             for start_local in starts:
                 start_utc, end_utc, busy_until = spec.span(to_utc(start_local, tz))
                 if start_utc < now_utc or load.patient_clash(patient_id, start_utc, end_utc):

@@ -35,10 +35,10 @@ from dateutil.rrule import MO, WEEKLY, rrule
 
 from keta_tui.db.models import ACTIVE_STATUSES, Patient, Session
 
-from .availability import ChairInfo, _Booked, _day_starts, _Load, clinic_chairs
+from .availability import ChairInfo, BookedSpan, day_starts, ChairLoad, clinic_chairs
 from .clock import UTC, day_bounds_utc, to_local, to_utc
 from .errors import BadInput, NotFound
-from .settings import WEEKDAYS, ClinicSettings, PhaseSpec, ProtocolSpec, TreatmentSpec
+from .settings import WEEKDAYS, ClinicSettings, PhaseSpec, ProtocolSpec, TreatmentSpec, parse_weekdays  # noqa: F401
 
 # How far a phase's rule is iterated looking for its open days: no clinic is closed that long.
 EXPANSION_HORIZON = dt.timedelta(days=3 * 366)
@@ -90,15 +90,6 @@ def day_label(day: dt.date) -> str:
 
 def weekday_names(days: Iterable[int]) -> str:
     return ",".join(WEEKDAYS[d] for d in days)
-
-
-def parse_weekdays(text: str) -> tuple[int, ...]:
-    """"mon,wed,fri" as sorted date.weekday() numbers."""
-    names = [part.strip().lower()[:3] for part in (text or "").split(",") if part.strip()]
-    unknown = [n for n in names if n not in WEEKDAYS]
-    if not names or unknown:
-        raise BadInput(f"not a list of weekdays: {text!r} (use e.g. mon,wed,fri)")
-    return tuple(sorted({WEEKDAYS.index(n) for n in names}))
 
 
 def phase_weekdays(phase: PhaseSpec, override: Sequence[int] | None) -> tuple[int, ...]:
@@ -188,11 +179,11 @@ def phase_for_number(protocol: ProtocolSpec, number: int) -> PhaseSpec:
 # --- chairs and times ----------------------------------------------------------------
 
 
-def load_days(settings: ClinicSettings, days: Iterable[dt.date]) -> dict[dt.date, _Load]:
+def load_days(settings: ClinicSettings, days: Iterable[dt.date]) -> dict[dt.date, ChairLoad]:
     """The active sessions of the given clinic days, in ONE query, grouped per day."""
     tz = settings.tz
     bounds = {day: day_bounds_utc(day, tz) for day in set(days)}
-    loads: dict[dt.date, list[_Booked]] = {day: [] for day in bounds}
+    loads: dict[dt.date, list[BookedSpan]] = {day: [] for day in bounds}
     if bounds:
         in_days = reduce(operator.or_, [(Session.start_at >= start) & (Session.start_at < end)
                                         for start, end in bounds.values()])
@@ -203,9 +194,9 @@ def load_days(settings: ClinicSettings, days: Iterable[dt.date]) -> dict[dt.date
                  .where(in_days).tuples())
         for *columns, status in query:
             if status in ACTIVE_STATUSES:
-                booked = _Booked(*columns)
+                booked = BookedSpan(*columns)
                 loads[to_local(booked.start_at, tz).date()].append(booked)
-    return {day: _Load(sessions) for day, sessions in loads.items()}
+    return {day: ChairLoad(sessions) for day, sessions in loads.items()}
 
 
 @dataclass(frozen=True)
@@ -218,7 +209,7 @@ class DaySlot:
     conflict: str | None
 
 
-def find_day_slot(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date, at: dt.time, load: _Load, *,
+def find_day_slot(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date, at: dt.time, load: ChairLoad, *,
                   chairs: Sequence[ChairInfo], patient_id: int, now: dt.datetime,
                   prefer_chair_id: int | None = None) -> DaySlot:
     """A chair at ``at`` on ``day``, else the nearest free grid time that day, else a conflict."""
@@ -247,7 +238,7 @@ def find_day_slot(settings: ClinicSettings, spec: TreatmentSpec, day: dt.date, a
         chair = free_chair(wanted)
         if chair is not None:
             return DaySlot(wanted, chair, "", None)
-    starts = _day_starts(settings, spec, day)
+    starts = day_starts(settings, spec, day)
     if day <= now.astimezone(tz).date():
         starts = [s for s in starts if to_utc(s, tz) >= now_utc]
     if not starts:

@@ -176,6 +176,15 @@ def _holiday_calendar(country: str, subdivision: str):
     return holidays.country_holidays(country, subdiv=subdivision or None)
 
 
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """"mon,wed,fri" as sorted date.weekday() numbers."""
+    names = [part.strip().lower()[:3] for part in (text or "").split(",") if part.strip()]
+    unknown = [n for n in names if n not in WEEKDAYS]
+    if not names or unknown:
+        raise BadInput(f"not a list of weekdays: {text!r} (use e.g. mon,wed,fri)")
+    return tuple(sorted({WEEKDAYS.index(n) for n in names}))
+
+
 # --- loading -----------------------------------------------------------------------
 
 
