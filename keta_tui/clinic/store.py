@@ -17,7 +17,7 @@ import peewee
 from keta_tui.db.connection import translate_operational, write_lock
 from keta_tui.db.models import AuditEntry, ChangeMarker, Setting
 
-from .errors import Refused, StaleEdit
+from .errors import BadInput, Refused, StaleEdit
 
 
 def default_actor() -> str:
@@ -46,8 +46,23 @@ def writing():
                                 ).where(ChangeMarker.id == 1).execute()
     except peewee.IntegrityError as exc:
         raise refusal_from_integrity(exc) from None
+    except peewee.DataError as exc:
+        raise unstorable_value(exc) from None
     except peewee.OperationalError as exc:
         raise translate_operational(exc) from None
+
+
+def unstorable_value(exc: Exception) -> BadInput:
+    """A value PostgreSQL will not store (NUL in text, longer than its column): bad input.
+
+    The driver's message can quote the value, so only its kind is repeated.
+    """
+    text = str(exc)
+    if "NUL" in text or "0x00" in text:
+        return BadInput("text cannot contain NUL characters; remove them and try again")
+    if "too long" in text:
+        return BadInput("a value is longer than its field allows; shorten it and try again")
+    return BadInput("a value cannot be stored in the database; check what was typed")
 
 
 def refusal_from_integrity(exc: Exception) -> Refused:
