@@ -158,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    # One line, no control characters from user input reaching the terminal.
-    clean = "".join(ch if ch.isprintable() else "?" for ch in message.splitlines()[0] if message) if message else ""
+    # One line, no control characters from user input reaching the terminal. A message
+    # that spans lines (a settings key with a newline in it) is joined, not cut short.
+    flat = " ".join(part.strip() for part in (message or "").splitlines() if part.strip())
+    clean = "".join(ch if ch.isprintable() else "?" for ch in flat)
     print(clean, file=sys.stderr)
     return code
 
