@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,7 +20,7 @@ from keta_tui.clinic.course_plan import plan_course
 from keta_tui.clinic.courses import book_course
 from keta_tui.clinic.patients import add_patient
 from keta_tui.clinic.settings import example_settings
-from tests.conftest import FROZEN_NOW
+from tests.conftest import FROZEN_NOW, PG_URL, ClinicDB, make_clinic_db
 
 TZ_NAME = "America/New_York"
 ACTOR = "test-desk"
@@ -156,9 +157,40 @@ def walk_to_discharge(settings, session_id: int, start: dt.datetime, phq9: int) 
         lifecycle.advance(settings, session_id, actor=ACTOR, now=utc + dt.timedelta(minutes=minutes))
 
 
+@pytest.fixture(scope="session")
+def clinic_template(tmp_path_factory):
+    """The fixture clinic built once per run and kept as a SQLite file (copied per test)."""
+    from keta_tui.db.base import database_proxy
+    from keta_tui.db.connection import backup_sqlite, close_database
+
+    folder = tmp_path_factory.mktemp("ui-clinic")
+    built = build_clinic(make_clinic_db(folder))
+    template = folder / "template.db"
+    backup_sqlite(database_proxy.obj, template)
+    close_database()
+    return template, built
+
+
 @pytest.fixture
-def clinic(clinic_db) -> FixtureClinic:
-    return build_clinic(clinic_db)
+def clinic(tmp_path, request) -> FixtureClinic:
+    """A fresh copy of the fixture clinic (built through the services) for one test."""
+    from keta_tui.db.connection import close_database, open_database
+
+    if PG_URL:  # one server database: build it again for each test
+        built = build_clinic(make_clinic_db(tmp_path))
+        yield built
+        close_database()
+        return
+    template, built = request.getfixturevalue("clinic_template")
+    close_database()
+    target = tmp_path / "clinic.db"
+    shutil.copyfile(template, target)
+    os.chmod(target, 0o600)
+    open_database(str(target))
+    db = ClinicDB(target=str(target), settings=built.settings, clock=Clock(FROZEN_NOW))
+    yield FixtureClinic(db=db, patients=dict(built.patients), sessions=dict(built.sessions),
+                        courses=dict(built.courses))
+    close_database()
 
 
 def make_app(clinic: FixtureClinic, **kwargs):

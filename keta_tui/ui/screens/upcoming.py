@@ -124,7 +124,7 @@ class UpcomingScreen(ClinicCalls, Screen):
         for day in data.schedule:
             label = f"{day.day:%a} {day.day.day} {day.day:%b}"
             if day.closure and not day.sessions:
-                days.append((f"day-{day.day}", (label, "", f"closed: {day.closure}", "", "", "", "")))
+                days.append((f"day-{day.day}", (label, "", day.closure, "", "", "", "closed")))
             for index, row in enumerate(day.sessions):
                 days.append((str(row.id), (label if index == 0 else "", hhmm(row.start, tz),
                                            who(row.patient_name, row.patient_initials),

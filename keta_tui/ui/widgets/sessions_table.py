@@ -64,6 +64,7 @@ class SessionsTable(DataTable):
         self._shown: dict[int, RowText] = {}
         self._order: list[int] = []
         self.flags_width = COLUMNS[-1][2]
+        self._needs_rebuild = False
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -89,8 +90,7 @@ class SessionsTable(DataTable):
         column = self.columns.get(self.columns_key("flags"))
         if column is not None:
             column.width = width
-        self._shown.clear()  # flags texts are clipped to the width: recompute them all
-        self._order = []
+        self._needs_rebuild = True  # flags texts are clipped to the width: redo every row once
         return True
 
     def columns_key(self, name: str):
@@ -103,7 +103,7 @@ class SessionsTable(DataTable):
         """Bring the table to these sessions, touching only what changed."""
         wanted = {row.id: row_text(row, tz, privacy, self.flags_width) for row in sessions}
         order = [row.id for row in sessions]
-        if order != self._order and not self._is_append_of(order):
+        if self._needs_rebuild or (order != self._order and not self._is_append_of(order)):
             self._rebuild(order, wanted)
             return
         for session_id in [sid for sid in self._order if sid not in wanted]:
@@ -134,6 +134,7 @@ class SessionsTable(DataTable):
             self.add_row(*self._cells(wanted[session_id]), key=str(session_id))
         self._shown = dict(wanted)
         self._order = list(order)
+        self._needs_rebuild = False
         if selected in wanted:
             self.move_cursor(row=order.index(selected), animate=False)
 
