@@ -205,6 +205,8 @@ class Session(BaseModel):
         indexes = (
             (("start_at",), False),
             (("chair", "start_at"), False),
+            # The chair overlap guard reads only sessions ending after a new start.
+            (("chair", "busy_until"), False),
             (("patient", "start_at"), False),
             (("course", "number"), False),
             (("status", "start_at"), False),
