@@ -121,3 +121,18 @@ def fork_worker(mode: str, db: str, log: Path, *args: str):
                                                          args=(argv, str(log) + ".stderr"), daemon=True)
     process.start()
     return process
+
+
+def run_main(capsys, *args: str, db: str | None) -> Run:
+    """`keta [--db DB] ARGS...` in this process (fast); the database is closed after."""
+    from keta_tui.cli.main import main
+    from keta_tui.db.connection import close_database
+
+    try:
+        code = main((["--db", db] if db is not None else []) + list(args))
+    except SystemExit as exc:  # --help and --version leave through argparse
+        code = exc.code
+    finally:
+        close_database()
+    out, err = capsys.readouterr()
+    return Run(code, out, err)

@@ -53,7 +53,7 @@ def _write_keys(db: str, prefix: str, count: int, tmp_path: Path) -> None:
 
 
 @sqlite_only
-def test_backup_while_another_process_writes_holds_a_prefix_of_the_writes(clinic_db, tmp_path):
+def test_backup_while_another_process_writes_holds_a_prefix_of_the_writes(clinic_db, tmp_path, keta):
     close_database()
     log, stop = tmp_path / "writer.jsonl", tmp_path / "stop"
     writer = start_worker("settings", clinic_db.target, log, "--prefix", "w", "--seconds", "60",
@@ -63,7 +63,7 @@ def test_backup_while_another_process_writes_holds_a_prefix_of_the_writes(clinic
         copies = []
         for number in range(3):
             copy = tmp_path / "backups" / f"copy-{number}.db"
-            run = run_keta("backup", str(copy), db=clinic_db.target)
+            run = keta("backup", str(copy), db=clinic_db.target)
             assert run.code == 0, run.stderr
             assert "integrity ok" in run.stdout
             copies.append(copy)
@@ -85,10 +85,10 @@ def test_backup_while_another_process_writes_holds_a_prefix_of_the_writes(clinic
 
 
 @sqlite_only
-def test_restore_under_concurrent_writes_loses_nothing_committed(clinic_db, tmp_path):
+def test_restore_under_concurrent_writes_loses_nothing_committed(clinic_db, tmp_path, keta):
     close_database()
     backup = tmp_path / "before.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     log, stop = tmp_path / "writer.jsonl", tmp_path / "stop"
     writer = start_worker("settings", clinic_db.target, log, "--prefix", "r", "--seconds", "60",
                           "--stop-file", str(stop), "--pause", "0.002")
@@ -115,17 +115,17 @@ def test_restore_under_concurrent_writes_loses_nothing_committed(clinic_db, tmp_
 
 
 @sqlite_only
-def test_restore_round_trip_keeps_the_replaced_database_aside(clinic_db, tmp_path):
+def test_restore_round_trip_keeps_the_replaced_database_aside(clinic_db, tmp_path, keta):
     close_database()
     _write_keys(clinic_db.target, "a", 5, tmp_path)
     backup = tmp_path / "saved" / "keta-backup.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     _write_keys(clinic_db.target, "b", 3, tmp_path)
     marker_before = query(clinic_db.target, "SELECT counter FROM change_marker")[0][0]
 
-    check = run_keta("restore", "--check", str(backup), db=clinic_db.target)
+    check = keta("restore", "--check", str(backup), db=clinic_db.target)
     assert check.code == 0 and "can be restored" in check.stdout
-    run = run_keta("restore", str(backup), db=clinic_db.target)
+    run = keta("restore", str(backup), db=clinic_db.target)
     assert run.code == 0, run.stderr
     assert "kept at" in run.stdout
 
@@ -139,11 +139,11 @@ def test_restore_round_trip_keeps_the_replaced_database_aside(clinic_db, tmp_pat
     assert not list(tmp_path.glob(".clinic.db.restore-*"))
 
 
-def _refused_restore(clinic_db, tmp_path, backup: Path, expect: str):
+def _refused_restore(keta, clinic_db, tmp_path, backup: Path, expect: str):
     close_database()
     target = Path(clinic_db.target)
     before = _digest(target)
-    run = run_keta("restore", str(backup), db=clinic_db.target)
+    run = keta("restore", str(backup), db=clinic_db.target)
     line = assert_one_line_error(run, 2)
     assert expect in line and "nothing was replaced" in line
     assert _digest(target) == before
@@ -153,58 +153,58 @@ def _refused_restore(clinic_db, tmp_path, backup: Path, expect: str):
 
 
 @sqlite_only
-def test_restore_refuses_garbage(clinic_db, tmp_path):
+def test_restore_refuses_garbage(clinic_db, tmp_path, keta):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"\x00garbage, not a database\n" * 500)
-    _refused_restore(clinic_db, tmp_path, junk, "not a keta backup")
+    _refused_restore(keta, clinic_db, tmp_path, junk, "not a keta backup")
 
 
 @sqlite_only
-def test_restore_refuses_a_newer_schema(clinic_db, tmp_path):
+def test_restore_refuses_a_newer_schema(clinic_db, tmp_path, keta):
     close_database()
     backup = tmp_path / "future.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     connection = sqlite3.connect(backup)
     connection.execute("INSERT INTO schema_migration (name, applied) VALUES ('9999_from_the_future', '2030-01-01')")
     connection.commit()
     connection.close()
-    _refused_restore(clinic_db, tmp_path, backup, "newer keta")
+    _refused_restore(keta, clinic_db, tmp_path, backup, "newer keta")
 
 
 @sqlite_only
-def test_restore_refuses_a_damaged_copy(clinic_db, tmp_path):
+def test_restore_refuses_a_damaged_copy(clinic_db, tmp_path, keta):
     close_database()
     backup = tmp_path / "damaged.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     data = bytearray(backup.read_bytes())
     # Scribble over the middle of the file (table b-tree pages), keeping the header.
     for offset in range(len(data) // 3, len(data) // 3 + 20000, 7):
         data[offset] = 0xA5
     backup.write_bytes(bytes(data))
-    _refused_restore(clinic_db, tmp_path, backup, "cannot restore")
+    _refused_restore(keta, clinic_db, tmp_path, backup, "cannot restore")
 
 
 @sqlite_only
-def test_restore_refuses_a_foreign_sqlite_file(clinic_db, tmp_path):
+def test_restore_refuses_a_foreign_sqlite_file(clinic_db, tmp_path, keta):
     other = tmp_path / "other.db"
     connection = sqlite3.connect(other)
     connection.execute("CREATE TABLE notes (body TEXT)")
     connection.commit()
     connection.close()
-    _refused_restore(clinic_db, tmp_path, other, "not a keta database")
+    _refused_restore(keta, clinic_db, tmp_path, other, "not a keta database")
 
 
 @sqlite_only
-def test_restore_replaces_a_garbage_database_and_keeps_it_aside(clinic_db, tmp_path):
+def test_restore_replaces_a_garbage_database_and_keeps_it_aside(clinic_db, tmp_path, keta):
     close_database()
     backup = tmp_path / "good.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     target = Path(clinic_db.target)
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     target.write_bytes(b"overwritten by accident" * 100)
-    assert run_keta("backup", str(tmp_path / "x.db"), db=clinic_db.target).code == 4
-    run = run_keta("restore", str(backup), db=clinic_db.target)
+    assert keta("backup", str(tmp_path / "x.db"), db=clinic_db.target).code == 4
+    run = keta("restore", str(backup), db=clinic_db.target)
     assert run.code == 0, run.stderr
     assert integrity(target) == "ok"
     aside = next(tmp_path.glob("clinic.db.before-restore-*.bak"))
@@ -212,43 +212,43 @@ def test_restore_replaces_a_garbage_database_and_keeps_it_aside(clinic_db, tmp_p
 
 
 @sqlite_only
-def test_restore_into_a_missing_database_creates_it_private(clinic_db, tmp_path):
+def test_restore_into_a_missing_database_creates_it_private(clinic_db, tmp_path, keta):
     close_database()
     backup = tmp_path / "good.db"
-    assert run_keta("backup", str(backup), db=clinic_db.target).code == 0
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
     target = tmp_path / "new-home" / "keta.db"
-    run = run_keta("restore", str(backup), db=str(target))
+    run = keta("restore", str(backup), db=str(target))
     assert run.code == 0, run.stderr
     assert integrity(target) == "ok" and mode(target) == 0o600 and mode(target.parent) == 0o700
-    assert run_keta("backup", str(tmp_path / "again.db"), db=str(target)).code == 0
+    assert keta("backup", str(tmp_path / "again.db"), db=str(target)).code == 0
 
 
 @sqlite_only
 @pytest.mark.parametrize("case", ["exists", "itself", "folder"])
-def test_backup_refuses_to_overwrite(clinic_db, tmp_path, case):
+def test_backup_refuses_to_overwrite(clinic_db, tmp_path, case, keta):
     close_database()
     dest = {"exists": tmp_path / "taken.db", "itself": Path(clinic_db.target), "folder": tmp_path}[case]
     if case == "exists":
         dest.write_bytes(b"keep me")
     before = _digest(dest) if dest.is_file() else None
-    line = assert_one_line_error(run_keta("backup", str(dest), db=clinic_db.target), 2)
+    line = assert_one_line_error(keta("backup", str(dest), db=clinic_db.target), 2)
     assert str(dest) in line
     if before:
         assert _digest(dest) == before
 
 
 @sqlite_only
-def test_restore_with_a_missing_backup_file_says_so(clinic_db, tmp_path):
+def test_restore_with_a_missing_backup_file_says_so(clinic_db, tmp_path, keta):
     close_database()
-    line = assert_one_line_error(run_keta("restore", str(tmp_path / "nope.db"), db=clinic_db.target), 2)
+    line = assert_one_line_error(keta("restore", str(tmp_path / "nope.db"), db=clinic_db.target), 2)
     assert "no backup file" in line
 
 
-def test_postgres_points_at_pg_dump(tmp_path):
+def test_postgres_points_at_pg_dump(tmp_path, keta):
     url = PG_URL or "postgresql://keta@127.0.0.1:1/keta"
     for args in (("backup", str(tmp_path / "b.db")), ("restore", str(tmp_path / "b.db"))):
         if args[0] == "restore":
             (tmp_path / "b.db").write_bytes(b"SQLite format 3\x00")
-        line = assert_one_line_error(run_keta(*args, db=url), 2)
+        line = assert_one_line_error(keta(*args, db=url), 2)
         assert "pg_dump" in line
     assert not (tmp_path / "b.db").stat().st_size > 16

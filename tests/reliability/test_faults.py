@@ -71,13 +71,13 @@ def _remount(folder: Path, options: str) -> None:
 
 
 @sqlite_only
-def test_read_only_database(tmp_path):
+def test_read_only_database(tmp_path, keta):
     with small_filesystem(tmp_path / "ro", "8m") as folder:
         target = _clinic_file(folder)
         _remount(folder, "ro")
         line = assert_one_line_error(run_keta(*ADD, db=target), 4)
         assert "read-only" in line or "readonly" in line or "cannot" in line
-        found = run_keta("patient", "find", "zyx", db=target)
+        found = keta("patient", "find", "zyx", db=target)
         if found.code != 0:  # reading may need the WAL index, which a read-only folder cannot hold
             assert_one_line_error(found, 4)
         _remount(folder, "rw")
@@ -85,28 +85,28 @@ def test_read_only_database(tmp_path):
 
 
 @sqlite_only
-def test_read_only_file_for_a_non_root_user(tmp_path):
+def test_read_only_file_for_a_non_root_user(tmp_path, keta):
     if os.geteuid() == 0:
         pytest.skip("root ignores file modes; the read-only filesystem test covers root")
     target = _clinic_file(tmp_path)
     os.chmod(target, 0o400)
-    assert_one_line_error(run_keta(*ADD, db=target), 4)
+    assert_one_line_error(keta(*ADD, db=target), 4)
     os.chmod(target, 0o600)
     _assert_nothing_lost(target, expected=[SECRET_NAME])
 
 
 @sqlite_only
-def test_missing_folder(tmp_path):
+def test_missing_folder(tmp_path, keta):
     target = tmp_path / "gone" / "keta.db"
-    line = assert_one_line_error(run_keta("patient", "find", "a", db=str(target)), 4)
+    line = assert_one_line_error(keta("patient", "find", "a", db=str(target)), 4)
     assert "no database" in line
-    assert_one_line_error(run_keta(*ADD, db=str(target)), 4)
+    assert_one_line_error(keta(*ADD, db=str(target)), 4)
     assert not target.parent.exists()
 
 
 @sqlite_only
 @pytest.mark.parametrize("damage", ["garbage", "scribbled", "truncated"])
-def test_file_replaced_or_damaged(tmp_path, damage):
+def test_file_replaced_or_damaged(tmp_path, damage, keta):
     target = Path(_clinic_file(tmp_path))
     data = bytearray(target.read_bytes())
     if damage == "garbage":
@@ -118,18 +118,18 @@ def test_file_replaced_or_damaged(tmp_path, damage):
         data = data[: len(data) // 3]
     target.write_bytes(bytes(data))
     for args in (ADD, ("patient", "find", "zyx"), ("backup", str(tmp_path / "copy.db"))):
-        assert_one_line_error(run_keta(*args, db=str(target)), 4)
+        assert_one_line_error(keta(*args, db=str(target)), 4)
     assert target.read_bytes() == bytes(data), "keta must not touch a damaged file"
 
 
 @sqlite_only
-def test_newer_schema(tmp_path):
+def test_newer_schema(tmp_path, keta):
     target = _clinic_file(tmp_path)
     connection = sqlite3.connect(target)
     connection.execute("INSERT INTO schema_migration (name, applied) VALUES ('9999_future', '2031-01-01')")
     connection.commit()
     connection.close()
-    line = assert_one_line_error(run_keta(*ADD, db=target), 4)
+    line = assert_one_line_error(keta(*ADD, db=target), 4)
     assert "newer keta" in line
     _assert_nothing_lost(target, expected=[SECRET_NAME])
 
@@ -139,14 +139,14 @@ def _side_files(target: str) -> list[Path]:
 
 
 @sqlite_only
-def test_wal_and_shm_removed_after_a_clean_close(tmp_path):
+def test_wal_and_shm_removed_after_a_clean_close(tmp_path, keta):
     target = _clinic_file(tmp_path)
     for number in range(3):
-        assert run_keta("patient", "add", "--first", "Clean", "--last", f"Close{number}", db=target).code == 0
+        assert keta("patient", "add", "--first", "Clean", "--last", f"Close{number}", db=target).code == 0
     for side in _side_files(target):
         side.unlink(missing_ok=True)
     _assert_nothing_lost(target, expected=[SECRET_NAME] + [("Clean", f"Close{n}") for n in range(3)])
-    assert run_keta("patient", "find", "close", db=target).stdout.count("Close") == 3
+    assert keta("patient", "find", "close", db=target).stdout.count("Close") == 3
 
 
 WAL_ONLY_WRITER = """
@@ -163,7 +163,7 @@ os.kill(os.getpid(), 9)  # die without closing: the commits live only in the WAL
 
 
 @sqlite_only
-def test_wal_and_shm_removed_after_a_crash(tmp_path):
+def test_wal_and_shm_removed_after_a_crash(tmp_path, keta):
     target = _clinic_file(tmp_path)
     done = subprocess.run([sys.executable, "-c", WAL_ONLY_WRITER, target], capture_output=True, text=True,
                           env=keta_env(), timeout=60)
@@ -174,17 +174,17 @@ def test_wal_and_shm_removed_after_a_crash(tmp_path):
     # Commits that lived only in the deleted WAL are gone with it (SQLite cannot know
     # them); everything checkpointed before is intact and no row is half there.
     _assert_nothing_lost(target, expected=[SECRET_NAME])
-    assert run_keta(*ADD, db=target).code == 0
+    assert keta(*ADD, db=target).code == 0
 
 
 @sqlite_only
-def test_disk_full(tmp_path):
+def test_disk_full(tmp_path, keta):
     with small_filesystem(tmp_path / "full", "512k") as folder:
         target = _clinic_file(folder)
         note = "n" * 9_500
         added, failure = [], None
         for number in range(120):
-            run = run_keta("patient", "add", "--first", "Full", "--last", f"Disk{number}", "--notes", note, db=target)
+            run = keta("patient", "add", "--first", "Full", "--last", f"Disk{number}", "--notes", note, db=target)
             if run.code != 0:
                 failure = run
                 break
@@ -192,14 +192,16 @@ def test_disk_full(tmp_path):
         assert failure is not None, "the small filesystem never filled up"
         line = assert_one_line_error(failure, 4)
         assert "full" in line
+        # The same in a real process, as a desk meets it.
+        assert "full" in assert_one_line_error(run_keta(*ADD, db=target), 4)
         assert added, "some writes should fit before the disk is full"
         _remount(folder, "size=8m")
         _assert_nothing_lost(target, expected=[SECRET_NAME] + added)
-        assert run_keta(*ADD, db=target).code == 0
+        assert keta(*ADD, db=target).code == 0
 
 
 @sqlite_only
-def test_locked_past_the_busy_timeout(tmp_path):
+def test_locked_past_the_busy_timeout(tmp_path, keta):
     target = _clinic_file(tmp_path)
     holder = sqlite3.connect(target, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -209,7 +211,7 @@ def test_locked_past_the_busy_timeout(tmp_path):
         assert "busy" in line and "try again" in line
         assert time.monotonic() - started < 20
         # Readers are not blocked by a writer in WAL mode.
-        assert run_keta("patient", "find", "zyx", db=target, KETA_BUSY_TIMEOUT="0.2").code == 0
+        assert keta("patient", "find", "zyx", db=target, KETA_BUSY_TIMEOUT="0.2").code == 0
     finally:
         holder.rollback()
         holder.close()
@@ -235,6 +237,6 @@ def test_postgres_locked_past_the_busy_timeout(clinic_db):
         assert check.execute("SELECT first_name, last_name FROM patient").fetchall() == [SECRET_NAME]
 
 
-def test_server_unreachable(tmp_path):
-    line = assert_one_line_error(run_keta(*ADD, db="postgresql://keta:secret-pw@127.0.0.1:1/keta"), 4)
+def test_server_unreachable(tmp_path, keta):
+    line = assert_one_line_error(keta(*ADD, db="postgresql://keta:secret-pw@127.0.0.1:1/keta"), 4)
     assert "secret-pw" not in line

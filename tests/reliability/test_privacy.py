@@ -38,7 +38,7 @@ def _clinic_with_secrets(clinic_db) -> dict:
     return {"secret": secret, "other": other, "mine": mine.id, "theirs": theirs.id}
 
 
-def test_errors_never_show_patient_data(clinic_db):
+def test_errors_never_show_patient_data(clinic_db, keta):
     ids = _clinic_with_secrets(clinic_db)
     secret, other, mine = str(ids["secret"].id), str(ids["other"].id), str(ids["mine"])
     provoked = [
@@ -61,7 +61,7 @@ def test_errors_never_show_patient_data(clinic_db):
         ("checkin", mine, "--bp", "999/1"),
     ]
     for args in provoked:
-        run = run_keta(*args, db=clinic_db.target, **NOW)
+        run = keta(*args, db=clinic_db.target, **NOW)
         assert run.code in (2, 3, 4), (args, run.code, run.stdout)
         line = assert_one_line_error(run, run.code)
         leaked = [secret_text for secret_text in SECRETS if secret_text.lower() in line.lower()]
@@ -69,12 +69,12 @@ def test_errors_never_show_patient_data(clinic_db):
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite file locking")
-def test_locked_database_error_is_anonymous(clinic_db):
+def test_locked_database_error_is_anonymous(clinic_db, keta):
     ids = _clinic_with_secrets(clinic_db)
     holder = sqlite3.connect(clinic_db.target, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        run = run_keta("patient", "edit", str(ids["secret"].id), "--version", "1", "--notes", SECRET_NOTE,
+        run = keta("patient", "edit", str(ids["secret"].id), "--version", "1", "--notes", SECRET_NOTE,
                        db=clinic_db.target, KETA_BUSY_TIMEOUT="0.2", **NOW)
     finally:
         holder.rollback()
@@ -84,21 +84,21 @@ def test_locked_database_error_is_anonymous(clinic_db):
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite file modes")
-def test_new_database_side_files_and_backups_are_private(tmp_path):
+def test_new_database_side_files_and_backups_are_private(tmp_path, keta):
     old_umask = os.umask(0)  # even a careless umask must not widen them
     try:
         home = tmp_path / "home"
         env = {"HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share")}
-        assert run_keta("init", **env).code == 0
+        assert keta("init", **env).code == 0
         default = home / ".local" / "share" / "keta" / "keta.db"
         assert mode(default) == 0o600 and mode(default.parent) == 0o700
         target = tmp_path / "clinic" / "keta.db"
-        assert run_keta("init", db=str(target), **env).code == 0
-        assert run_keta("patient", "add", "--first", "Priv", "--last", "Ate", db=str(target), **env).code == 0
+        assert keta("init", db=str(target), **env).code == 0
+        assert keta("patient", "add", "--first", "Priv", "--last", "Ate", db=str(target), **env).code == 0
         # Side files appear while a connection is open; SQLite gives them the database's mode.
         holder = sqlite3.connect(target)
         holder.execute("SELECT count(*) FROM patient").fetchone()
-        assert run_keta("backup", str(tmp_path / "copies" / "b.db"), db=str(target), **env).code == 0
+        assert keta("backup", str(tmp_path / "copies" / "b.db"), db=str(target), **env).code == 0
         for side in (Path(str(target) + "-wal"), Path(str(target) + "-shm")):
             if side.exists():
                 assert mode(side) == 0o600, side
@@ -110,7 +110,7 @@ def test_new_database_side_files_and_backups_are_private(tmp_path):
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="looks at the files next to a SQLite database")
-def test_no_log_files_with_patient_data(clinic_db, tmp_path):
+def test_no_log_files_with_patient_data(clinic_db, tmp_path, keta):
     ids = _clinic_with_secrets(clinic_db)
     home = tmp_path / "home"
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache"),
@@ -120,7 +120,7 @@ def test_no_log_files_with_patient_data(clinic_db, tmp_path):
                  ("book", "--patient", str(ids["secret"].id), "--treatment", "iv-ketamine",
                   "--at", "2026-11-18 10:30"),
                  ("backup", str(tmp_path / "b.db"))):
-        run_keta(*args, db=clinic_db.target, **env)
+        keta(*args, db=clinic_db.target, **env)
     database_files = {Path(clinic_db.target).name, "b.db"}
     for path in tmp_path.rglob("*"):
         if not path.is_file() or path.name.split("-")[0] in database_files:
