@@ -19,10 +19,13 @@ Sizes: ``tiny`` (tests), ``small`` (the desk demo), ``large`` (benchmarks: about
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 from dataclasses import dataclass
 from typing import Iterator
+
+import peewee
 
 from keta_tui.db.connection import is_postgres
 from keta_tui.db.models import AuditEntry, Course, Patient, Protocol, Session, Setting, StatusChange, Chair, Treatment
@@ -31,7 +34,7 @@ from .clock import UTC, Clock
 from .course_plan import open_pattern_days, phase_weekdays, week_monday
 from .demo_names import AREA_CODES, FIRST_NAMES, LAST_NAMES, fictional_phone
 from .errors import Refused
-from .patients import normalise_name, phone_digits
+from .patients import derived_search_columns
 from .settings import WEEKDAYS, ClinicSettings, ProtocolSpec, TreatmentSpec, example_settings, settings_from_dict
 from .setup import apply_settings, is_demo_database, mark_demo
 from .store import audit, get_setting, put_setting, writing
@@ -186,6 +189,14 @@ class _Builder:
         self.course_rows: list[dict] = []
         self.session_rows: list[dict] = []
         self.status_rows: list[dict] = []
+        self.writer = _BulkWriter(Session._meta.database)
+        self.session_fields: list[str] = []
+        self.status_fields: list[str] = []
+        self.session_tuples: list[tuple] = []
+        self.status_tuples: list[tuple] = []
+        self.start_column = 0
+        self.starts_cache: dict[tuple, list[int]] = {}
+        self.patterns: dict[tuple, list] = {}
         self.course_statuses: dict[int, list[str]] = {}
         self.counts = {"patients": 0, "courses": 0, "sessions": 0}
 
@@ -242,13 +253,38 @@ class _Builder:
         span = minutes or spec.busy_minutes
         self.chair_map(chair, day)[start:start + span] = b"\x01" * span
 
-    def starts(self, day: dt.date, spec: TreatmentSpec) -> list[int]:
-        """Grid starts of a day whose minimum monitoring ends by closing."""
+    def starts(self, day: dt.date, spec: TreatmentSpec, preferred: int) -> list[int]:
+        """Grid starts of a day whose minimum monitoring ends by closing, nearest the preferred first."""
         hours = self.opening(day)
         if hours is None:
             return []
-        step = self.settings.rules.slot_minutes
-        return list(range(hours[0], hours[1] - spec.chair_minutes + 1, step))
+        key = (hours, spec.chair_minutes, preferred)
+        starts = self.starts_cache.get(key)
+        if starts is None:
+            step = self.settings.rules.slot_minutes
+            starts = self.starts_cache[key] = sorted(range(hours[0], hours[1] - spec.chair_minutes + 1, step),
+                                                     key=lambda s: (abs(s - preferred), s))
+        return starts
+
+    def pattern(self, first_week_day: dt.date, weekdays: tuple[int, ...], every_weeks: int) -> Iterator[dt.date]:
+        """A phase's open pattern days up to the demo's last day, expanded once for all courses sharing it."""
+        key = (first_week_day, weekdays, every_weeks)
+        entry = self.patterns.get(key)
+        if entry is None:
+            entry = self.patterns[key] = [[], open_pattern_days(self.settings, first_week_day, weekdays, every_weeks)]
+        days = entry[0]
+        index = 0
+        while True:
+            if index == len(days):
+                if entry[1] is None:
+                    return
+                following = next(entry[1], None)
+                if following is None or following[0] > self.last_day:
+                    entry[1] = None
+                    return
+                days.append(following[0])
+            yield days[index]
+            index += 1
 
     # --- rows ----------------------------------------------------------------------
 
@@ -270,9 +306,7 @@ class _Builder:
         responder = rng.random() < 0.72
         row = dict(
             id=pid, mrn=f"D{pid:06d}", first_name=first, last_name=last,
-            search_name=normalise_name(first, last),
-            dob=dt.date(rng.randint(1948, 2003), rng.randint(1, 12), rng.randint(1, 28)),
-            phone=phone, phone_digits=phone_digits(phone),
+            dob=dt.date(rng.randint(1948, 2003), rng.randint(1, 12), rng.randint(1, 28)), phone=phone,
             email=f"{first}.{last}{pid}@example.com".lower(),
             escort_name=f"{escort_first} {last}" if has_escort else "",
             escort_phone=fictional_phone(rng.choice(AREA_CODES), rng.randrange(100)) if has_escort else "",
@@ -280,6 +314,8 @@ class _Builder:
             rems_enrolled=family == "esketamine", phq9_baseline=baseline, notes="", active=True, version=1,
             created_at=created, updated_at=created, updated_by=DEMO_ACTOR,
         )
+        # The search columns exactly as the patients service derives them.
+        row.update(derived_search_columns({"first_name": first, "last_name": last, "phone": phone}, first, last))
         patient = _Patient(pid, first, last, intake, family, row, set(), phq9_baseline=baseline,
                            phq9_target=rng.randint(2, 8) if responder else max(baseline - rng.randint(0, 6), 10))
         self.patient_rows.append(row)
@@ -310,15 +346,17 @@ class _Builder:
     def gate_json(self, escort: tuple[str, str], spec: TreatmentSpec, at: dt.datetime, bp: tuple[int, int],
                   failed: tuple[str, ...] = ()) -> str:
         """The check-in answers as keta_tui.clinic.gate stores them."""
-        answers = {"escort_name": "" if "escort" in failed else escort[0],
-                   "escort_phone": "" if "escort" in failed else escort[1],
-                   "fasting": "fasting" not in failed, "consent_ok": True,
-                   "rems_enrolled": True if spec.route == "nasal" else None,
-                   "bp_systolic": bp[0], "bp_diastolic": bp[1], "phq9": None}
+        name, phone = ("", "") if "escort" in failed else escort
         bp_high = bp[0] > self.settings.rules.bp_flag[0] or bp[1] > self.settings.rules.bp_flag[1]
-        return json.dumps({"answers": answers, "passed": not failed, "failed": list(failed),
-                           "flags": ["bp_high"] if bp_high else [], "checked_at": at.isoformat(),
-                           "checked_by": DEMO_ACTOR}, sort_keys=True)
+        flags = '["bp_high"]' if bp_high else "[]"
+        # Formatted by hand: json.dumps per session is a tenth of the large demo's time.
+        answers = (f'{{"bp_diastolic": {bp[1]}, "bp_systolic": {bp[0]}, '
+                   f'"consent_ok": true, "escort_name": {json.dumps(name)}, "escort_phone": "{phone}", '
+                   f'"fasting": {"false" if "fasting" in failed else "true"}, "phq9": null, '
+                   f'"rems_enrolled": {"true" if spec.route == "nasal" else "null"}}}')
+        return (f'{{"answers": {answers}, "checked_at": "{at.isoformat()}", "checked_by": "{DEMO_ACTOR}", '
+                f'"failed": {json.dumps(list(failed))}, "flags": {flags}, '
+                f'"passed": {"false" if failed else "true"}}}')
 
     def blood_pressure(self) -> tuple[int, int]:
         rng = self.rng
@@ -336,7 +374,7 @@ class _Builder:
             kind=kind, status="scheduled", start_at=start_local, end_at=planned[1], busy_until=planned[2],
             confirmed_at=None, arrived_at=None, seated_at=None, dosing_at=None, monitoring_at=None,
             ready_at=None, discharged_at=None, closed_at=None, late_cancel=False, close_reason="",
-            escort_name="", escort_phone="", gate_json="{}", bp_systolic=None, bp_diastolic=None, phq9=None,
+            escort_name="", escort_phone="", gate_json="{}", bp_systolic=None, bp_diastolic=None, phq9=None, notes="",
             form_due_on=None, form_filed_at=None, form_filed_by="", version=1,
             created_at=start_local - dt.timedelta(days=7 if number and number > 1 else 14),
             created_by=DEMO_ACTOR, updated_at=None, updated_by=DEMO_ACTOR,
@@ -446,8 +484,7 @@ class _Builder:
         """Book one session on ``day`` near the preferred time with its status for that day."""
         if day in patient.days or not self.first_day <= day <= self.last_day:
             return None
-        starts = sorted(self.starts(day, spec), key=lambda s: (abs(s - preferred), s))
-        for start in starts:
+        for start in self.starts(day, spec, preferred):
             if day == self.today:
                 over = start + spec.chair_minutes + spec.turnover_minutes + 25
                 if not (over <= self.now_minute or start >= self.now_minute + 20):
@@ -511,11 +548,10 @@ class _Builder:
             if number > reached:
                 continue
             taken_in_phase = None
-            for day, _note in open_pattern_days(self.settings, phase_start, phase_weekdays(phase, weekdays),
-                                                phase.every_weeks):
+            for day in self.pattern(phase_start, phase_weekdays(phase, weekdays), phase.every_weeks):
                 if day < start_on or (after is not None and day <= after):
                     continue
-                if day > self.last_day or (quit_after is not None and number > quit_after and day < self.today):
+                if (quit_after is not None and number > quit_after and day < self.today):
                     return self.finish_course(course, protocol, last_day), last_day
                 row = self.place(patient, course, number, phase.name, kind, spec, day, preferred, home_chair)
                 if row is None:
@@ -654,7 +690,7 @@ class _Builder:
 
     def attended_session(self, patient: _Patient, course: dict, number: int, phase: str, spec: TreatmentSpec,
                          day: dt.date, preferred: int) -> None:
-        for start in sorted(self.starts(day, spec), key=lambda s: (abs(s - preferred), s)):
+        for start in self.starts(day, spec, preferred):
             chair = self.free_chair(day, start, spec, None)
             if chair is not None:
                 row = self.session(patient, course, number, phase, "course", spec, day, start, chair)
@@ -774,17 +810,22 @@ class _Builder:
 
 
     def build(self) -> None:
-        """Plan the whole clinic, writing rows in chunks between patients."""
+        """Plan the whole clinic; patients and courses are written between patients."""
         for entry in TODAY_SCRIPT:
             self.today_entry(entry)
         for patient in self.patients_plan():
             self.story(patient)
-            if len(self.session_rows) >= 20 * CHUNK_ROWS:
+            if len(self.session_rows) >= 10 * CHUNK_ROWS:
                 self.flush()
         self.flush()
+        # Newest first: the chair-overlap trigger scans the chair's sessions that start before
+        # the new one ends, so each check meets only its neighbours instead of the whole history.
+        self.session_tuples.sort(key=lambda values: values[self.start_column], reverse=True)
+        self.writer.insert(Session, self.session_fields, self.session_tuples)
+        self.writer.insert(StatusChange, self.status_fields, self.status_tuples)
 
     def flush(self) -> None:
-        """Insert planned rows in foreign-key order; session times go to UTC here."""
+        """Write planned patients and courses; keep sessions (in UTC) for the final insert."""
         for row in self.session_rows:
             for name in _SESSION_TIMES:
                 row[name] = self.utc(row[name])
@@ -792,11 +833,64 @@ class _Builder:
             row["at"] = self.utc(row["at"])
         for model, rows in ((Patient, self.patient_rows), (Course, self.course_rows),
                             (Session, self.session_rows), (StatusChange, self.status_rows)):
-            for first in range(0, len(rows), CHUNK_ROWS):
-                chunk = rows[first:first + CHUNK_ROWS]
-                fields = [getattr(model, name) for name in chunk[0]]
-                model.insert_many([tuple(row.values()) for row in chunk], fields=fields).execute()
+            for row in rows:
+                self.writer.complete(model, row)
+        for model, rows in ((Patient, self.patient_rows), (Course, self.course_rows)):
+            if rows:
+                self.writer.insert(model, list(rows[0]), [self.writer.values(row) for row in rows])
             rows.clear()
+        if self.session_rows:
+            self.session_fields = self.session_fields or list(self.session_rows[0])
+            self.start_column = self.session_fields.index("start_at")
+            self.session_tuples.extend(self.writer.values(row) for row in self.session_rows)
+        if self.status_rows:
+            self.status_fields = self.status_fields or list(self.status_rows[0])
+            self.status_tuples.extend(self.writer.values(row) for row in self.status_rows)
+        self.session_rows.clear()
+        self.status_rows.clear()
+
+
+class _BulkWriter:
+    """``executemany`` of plain tuples: peewee's insert_many builds SQL per value, too slow at 150,000 rows."""
+
+    def __init__(self, database):
+        self.database = database
+        self.sqlite = not is_postgres(database)
+
+    @staticmethod
+    def complete(model, row: dict) -> None:
+        """Give the columns the demo does not plan their model defaults, as insert_many would."""
+        for field in model._meta.sorted_fields:
+            if field.name not in row and not isinstance(field, peewee.AutoField) and field.default is not None:
+                row[field.name] = field.default() if callable(field.default) else field.default
+
+    def values(self, row: dict) -> tuple:
+        if not self.sqlite:
+            return tuple(row.values())
+        # SQLite stores what peewee's fields would: text instants and dates, 0/1 booleans.
+        values = list(row.values())
+        for index in self.converted(tuple(row)):
+            value = values[index]
+            if value is not None:
+                values[index] = int(value) if isinstance(value, bool) else str(value)
+        return tuple(values)
+
+    @functools.lru_cache(maxsize=16)
+    def converted(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        """Positions of a row's date, time and boolean values."""
+        typed = (peewee.DateField, peewee.DateTimeField, peewee.BooleanField)
+        model = next(m for m in (Patient, Course, Session, StatusChange) if all(n in m._meta.fields for n in names))
+        return tuple(i for i, name in enumerate(names) if isinstance(model._meta.fields[name], typed))
+
+    def insert(self, model, names: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        columns = ", ".join(f'"{model._meta.fields[name].column_name}"' for name in names)
+        marks = ", ".join([self.database.param] * len(names))
+        sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+        cursor = self.database.cursor()
+        for first in range(0, len(rows), CHUNK_ROWS):
+            cursor.executemany(sql, rows[first:first + CHUNK_ROWS])
 
 
 _SESSION_TIMES = ("start_at", "end_at", "busy_until", "confirmed_at", "arrived_at", "seated_at", "dosing_at",
