@@ -228,7 +228,15 @@ async def select(pilot, session_id: int) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
-    await pilot.press(*text)
+    """Type into the focused field: short text key by key, longer text as one paste (faster)."""
+    if len(text) <= 3:
+        await pilot.press(*text)
+        return
+    from textual import events
+
+    await pilot.pause()  # a focus() just asked for takes effect first
+    pilot.app.focused.post_message(events.Paste(text))
+    await pilot.pause()
 
 
 def run_flow(clinic, snap_compare, flow, *, size=(80, 24), **app_kwargs):
