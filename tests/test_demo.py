@@ -15,7 +15,7 @@ from keta_tui.clinic.store import get_setting, writing
 from keta_tui.db.connection import close_database, open_database
 from keta_tui.db.models import ACTIVE_STATUSES, AuditEntry, Chair, Course, Patient, Session, Treatment
 
-from .conftest import FROZEN_NOW, PG_URL, make_clinic_db, reset_postgres
+from .conftest import FROZEN_NOW, PG_URL, reset_postgres
 
 STAMPS = ("confirmed_at", "arrived_at", "seated_at", "dosing_at", "monitoring_at", "ready_at", "discharged_at")
 
