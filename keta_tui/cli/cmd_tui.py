@@ -9,7 +9,7 @@ def run_tui(ctx) -> int:
     if ctx.demo:
         from keta_tui.clinic.demo import ensure_demo
 
-        ensure_demo(ctx.db_target, clock=ctx.clock, actor=ctx.actor)
+        ensure_demo(ctx.db_target, clock=ctx.clock)
     settings = ctx.settings()
     from keta_tui.ui.app import KetaApp
 

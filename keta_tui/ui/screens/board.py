@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer
 
 from keta_tui.clinic import lifecycle
 from keta_tui.clinic.board import load_day
@@ -21,8 +20,9 @@ from keta_tui.clinic.states import NEXT_STEP
 from keta_tui.clinic.store import change_marker
 
 from .. import keymap
-from ..formatting import flags_text, hhmm, literal, person, status_word
+from ..formatting import flags_text, hhmm, person, status_word
 from ..messages import BoardLoaded, DeskActionDone, DeskActionFailed, MarkerChecked
+from ..widgets.cell import Cell
 from ..widgets.chair_panel import ChairPanel
 from ..widgets.day_header import DayHeader
 from ..widgets.sessions_table import SessionsTable
@@ -56,7 +56,7 @@ class BoardScreen(ClinicCalls, Screen):
         yield DayHeader(id="day-header")
         yield ChairPanel(id="chairs")
         yield SessionsTable(id="sessions")
-        yield Static("", id="session-detail")
+        yield Cell(id="session-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,7 +144,7 @@ class BoardScreen(ClinicCalls, Screen):
             self._show_detail()
 
     def _show_detail(self) -> None:
-        detail = self.query_one("#session-detail", Static)
+        detail = self.query_one("#session-detail", Cell)
         row = self.selected_row()
         if row is None:
             board = self.board
@@ -153,7 +153,7 @@ class BoardScreen(ClinicCalls, Screen):
                 text = f"No sessions on this day{closed}. b books one; [ ] change day."
             else:
                 text = ""
-            detail.update(literal(text))
+            detail.show(text)
             return
         privacy = self.app.privacy
         parts = [f"{hhmm(row.start, self.app.tz)} {person(row.patient_name, row.patient_initials, privacy)}",
@@ -165,7 +165,7 @@ class BoardScreen(ClinicCalls, Screen):
             parts.append(f"escort {row.escort_name} {row.escort_phone}".strip())
         if row.flags:
             parts.append("flags: " + flags_text(row.flag_words))
-        detail.update(literal(" · ".join(parts)))
+        detail.show(" · ".join(parts))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()

@@ -56,7 +56,7 @@ class SessionsTable(DataTable):
     """A cursor on whole rows; the highlighted session id is ``selected_session_id``."""
 
     DEFAULT_CSS = """
-    SessionsTable { height: 1fr; }
+    SessionsTable { height: 1fr; overflow-x: hidden; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -83,7 +83,9 @@ class SessionsTable(DataTable):
     def fit_flags(self, total_width: int) -> bool:
         """Give the flags column the width left over; True when it changed."""
         padding = 2 * self.cell_padding * len(COLUMNS)
-        width = max(8, total_width - FIXED_WIDTH - padding - 1)
+        # Room for the vertical scrollbar a busy day needs, so nothing scrolls sideways.
+        scrollbar = self.styles.scrollbar_size_vertical or 2
+        width = max(8, total_width - FIXED_WIDTH - padding - scrollbar)
         if width == self.flags_width:
             return False
         self.flags_width = width
