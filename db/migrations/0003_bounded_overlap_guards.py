@@ -2,11 +2,12 @@
 
 The SQLite triggers of 0001 let the planner pick the (status, start_at) index, so each
 insert and each status change scanned every earlier active session: about 35 ms a write
-on five years of history, and minutes for a bulk load. The guards now read a chair's
-sessions ending after the new start through a (chair_id, busy_until) index, and a
-patient's through (patient_id, start_at); the unary ``+`` keeps the planner off the
-status index. Same rule, same messages. PostgreSQL keeps its function and gains the
-index, which its planner uses by itself.
+on five years of history, and minutes for a bulk load. No session's busy span exceeds a
+day (the guard refuses one that would), so overlapping sessions lie within a day of the
+new one: the guards read a chair's through a (chair_id, busy_until) index and a
+patient's through (patient_id, start_at), a day's window either way whatever order rows
+come in; the unary ``+`` keeps the planner off the status index. Same rule, same
+messages. PostgreSQL keeps its function and gains the index, which its planner uses.
 """
 from peewee import *
 
@@ -23,16 +24,20 @@ CREATE TRIGGER session_overlap_{event}
 BEFORE {event_sql} ON session
 WHEN NEW.status IN ({active})
 BEGIN
+    SELECT RAISE(ABORT, 'keta: session longer than a day')
+    WHERE NEW.busy_until > datetime(NEW.start_at, '+1 day') OR NEW.end_at > datetime(NEW.start_at, '+1 day');
     SELECT RAISE(ABORT, 'keta: chair overlap')
     WHERE NEW.chair_id IS NOT NULL AND EXISTS (
         SELECT 1 FROM session AS s
         WHERE s.chair_id = NEW.chair_id AND s.busy_until > NEW.start_at
+          AND s.busy_until < datetime(NEW.busy_until, '+1 day')
           AND +s.start_at < NEW.busy_until AND s.id IS NOT NEW.id
           AND +s.status IN ({active}));
     SELECT RAISE(ABORT, 'keta: patient overlap')
     WHERE EXISTS (
         SELECT 1 FROM session AS s
         WHERE s.patient_id = NEW.patient_id AND s.start_at < NEW.end_at
+          AND s.start_at > datetime(NEW.start_at, '-1 day')
           AND +s.end_at > NEW.start_at AND s.id IS NOT NEW.id
           AND +s.status IN ({active}));
 END;
