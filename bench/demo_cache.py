@@ -6,7 +6,6 @@ unchanged (the key hashes them), so a rerun does not pay the large build again.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import os
 import shutil
@@ -15,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import BENCH_DIR, PYTHON, ROOT, bench_env, wall_ms
+from measure import BENCH_DIR, PYTHON, ROOT, wall_ms
 
 CACHE_DIR = BENCH_DIR / ".cache"
 # What makes a cached demo stale: the generator, the example clinic, the schema.
@@ -51,10 +50,11 @@ def demo_available() -> bool:
     return (ROOT / "keta_tui/clinic/demo.py").exists()
 
 
-def ensure_demo(size: str, day: dt.date, *, rebuild: bool = False) -> Demo:
-    """The ``size`` demo clinic with ``day`` as its today, built if not cached."""
+def ensure_demo(size: str, env: dict[str, str], *, rebuild: bool = False) -> Demo:
+    """The ``size`` demo clinic built around the moment ``env``'s KETA_NOW names, if not cached."""
     CACHE_DIR.mkdir(exist_ok=True)
-    path = CACHE_DIR / f"demo-{size}-{day.isoformat()}-{code_version()}.db"
+    moment = env["KETA_NOW"].replace(":", "")
+    path = CACHE_DIR / f"demo-{size}-{moment}-{code_version()}.db"
     timing = path.with_name(path.name + ".build_s")
     if path.exists() and not rebuild:
         recorded = float(timing.read_text()) if timing.exists() else None
@@ -65,8 +65,8 @@ def ensure_demo(size: str, day: dt.date, *, rebuild: bool = False) -> Demo:
     for leftover in CACHE_DIR.glob(partial.name + "*"):
         leftover.unlink()
     started = time.perf_counter()
-    wall_ms([*keta_argv(), "--db", str(partial), "demo", "--size", size, "--today", day.isoformat()],
-            bench_env(), CACHE_DIR / f"build-{size}.log")
+    wall_ms([*keta_argv(), "--db", str(partial), "demo", "--size", size], env,
+            CACHE_DIR / f"build-{size}.log")
     build_s = time.perf_counter() - started
     # Fold any write-ahead log into the file before it is renamed away from it.
     with contextlib.closing(sqlite3.connect(partial)) as connection:

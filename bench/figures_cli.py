@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import replace
 
 from demo_cache import CACHE_DIR, Demo, keta_argv
-from measure import BENCH_DIR, PYTHON, Result, bench_env, repeat_interleaved, wall_ms
+from measure import BENCH_DIR, PYTHON, Result, repeat_interleaved, wall_ms
 
 BARE_TODAY = BENCH_DIR / "baselines" / "bare_today.py"
 
@@ -17,13 +17,13 @@ TODAY_SCALING = Result("keta today, large / small demo", "ms", baseline="keta to
 FIGURES = (DEMO_BUILD, TODAY, TODAY_SCALING)
 
 
-def today_figures(large: Demo, small: Demo, day: dt.date, timezone: str,
+def today_figures(large: Demo, small: Demo, day: dt.date, timezone: str, env: dict[str, str],
                   runs: int, warmup: int) -> list[Result]:
-    env = bench_env()
+    """``env`` freezes "now" on ``day``, so plain `keta today` prints the bench day."""
     output = CACHE_DIR / "today.out"
 
     def keta_today(demo: Demo):
-        argv = [*keta_argv(), "--db", str(demo.path), "today", "--date", day.isoformat()]
+        argv = [*keta_argv(), "--db", str(demo.path), "today"]
         return lambda: wall_ms(argv, env, output)
 
     bare = [PYTHON, str(BARE_TODAY), str(large.path), day.isoformat(), timezone]

@@ -3,7 +3,7 @@
 - planning a 16-session course (the protocol with 16 sessions, else the longest) for a
   patient on the demo's busy calendar, starting the Monday after the clinic day;
 - the board's idle refresh check (``change_marker``): its time and its query count.
-Usage: inprocess_engine.py DB_PATH YYYY-MM-DD RUNS WARMUP
+Usage: inprocess_engine.py DB_PATH NOW(ISO, aware) RUNS WARMUP
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from typing import Callable
 
 from peewee import fn
 
-from keta_tui.clinic.clock import to_utc
 from keta_tui.clinic.course_plan import plan_course
 from keta_tui.clinic.setup import load_settings
 from keta_tui.clinic.store import change_marker
@@ -55,11 +54,11 @@ def timed_ms(call: Callable[[], object], runs: int, warmup: int) -> list[float]:
     return samples
 
 
-def main(db_path: str, day_text: str, runs: int, warmup: int) -> dict:
+def main(db_path: str, now_text: str, runs: int, warmup: int) -> dict:
     open_database(db_path)
     settings = load_settings()
-    day = dt.date.fromisoformat(day_text)
-    now = to_utc(dt.datetime.combine(day, dt.time(10, 0)), settings.tz).replace(tzinfo=dt.timezone.utc)
+    now = dt.datetime.fromisoformat(now_text)
+    day = now.astimezone(settings.tz).date()
     protocol = max(settings.protocols.values(), key=lambda p: (p.total_sessions == 16, p.total_sessions))
     start_on = day + dt.timedelta(days=7 - day.weekday())
     patient_id = Patient.select(fn.MAX(Patient.id)).scalar()

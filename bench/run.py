@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo_cache import Demo, demo_available, ensure_demo  # noqa: E402
-from measure import BENCH_DIR, ROOT, Result  # noqa: E402
+from demo_cache import Demo, demo_available, ensure_demo, working_copy  # noqa: E402
+from measure import ROOT, Result, bench_env  # noqa: E402
 from report import machine_summary, markdown_table, write_latest  # noqa: E402
 
 
@@ -38,12 +38,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def bench_day(settings) -> dt.date:
-    """The clinic's today if it is open, else its next open day: a day with sessions."""
-    day = dt.datetime.now(settings.tz).date()
-    while not settings.is_open(day):
-        day += dt.timedelta(days=1)
-    return day
+# "Now" for every figure: an ordinary Tuesday morning, so every run sees the same busy
+# day (the demo is built around it) whatever the real date; the cache outlives the day.
+BENCH_DAY = dt.date(2026, 11, 17)
+BENCH_WALL_TIME = dt.time(11, 0)
+
+
+def bench_moment(settings) -> dt.datetime:
+    """The bench's "now" as aware UTC."""
+    return dt.datetime.combine(BENCH_DAY, BENCH_WALL_TIME, settings.tz).astimezone(dt.timezone.utc)
 
 
 class Suite:
@@ -79,9 +82,11 @@ def main(argv: list[str]) -> int:
     from keta_tui.clinic.settings import example_settings
 
     settings = example_settings()
-    day = bench_day(settings)
+    day, moment = BENCH_DAY, bench_moment(settings)
+    frozen_env = bench_env(KETA_NOW=moment.isoformat())
     suite = Suite(args)
-    print(f"keta bench: {machine_summary()}; clinic day {day}; {args.runs} runs after {args.warmup} warm-up")
+    print(f"keta bench: {machine_summary()}; clinic now {moment:%Y-%m-%d %H:%M} UTC; "
+          f"{args.runs} runs after {args.warmup} warm-up")
 
     demos: dict[str, Demo] = {}
 
@@ -90,7 +95,7 @@ def main(argv: list[str]) -> int:
             raise Unavailable("waiting for keta demo (keta_tui/clinic/demo.py)")
         if size not in demos:
             print(f" [building {size} demo]", end="", flush=True)
-            demos[size] = ensure_demo(size, day, rebuild=args.rebuild)
+            demos[size] = ensure_demo(size, frozen_env, rebuild=args.rebuild)
         return demos[size]
 
     import figures_cli
@@ -101,14 +106,23 @@ def main(argv: list[str]) -> int:
             raise Unavailable("waiting for keta today (keta_tui/cli/cmd_day.py)")
         large, small = need_demo("large"), need_demo("small")
         return [figures_cli.demo_build_figure(large),
-                *figures_cli.today_figures(large, small, day, settings.timezone, args.runs, args.warmup)]
+                *figures_cli.today_figures(large, small, day, settings.timezone, frozen_env,
+                                             args.runs, args.warmup)]
 
     suite.group("cli", figures_cli.FIGURES, cli_group)
 
     def engine_group() -> list[Result]:
-        return figures_inprocess.engine_figures(need_demo("large").path, day, args.runs, args.warmup)
+        return figures_inprocess.engine_figures(need_demo("large").path, moment, args.runs, args.warmup)
 
     suite.group("engine", figures_inprocess.ENGINE_FIGURES, engine_group)
+
+    def pilot_group() -> list[Result]:
+        if not (ROOT / "keta_tui/ui/app.py").exists():
+            raise Unavailable("waiting for the TUI (keta_tui/ui/app.py)")
+        copy = working_copy(need_demo("large"), "pilot")
+        return figures_inprocess.pilot_figures(copy, moment, args.runs, args.warmup)
+
+    suite.group("pilot", figures_inprocess.PILOT_FIGURES, pilot_group)
 
     write = not args.no_write and not args.only
     table = markdown_table(suite.results)
