@@ -14,7 +14,7 @@ Rows are planned in memory (a minute map per chair and day) and written with bul
 ``insert_many`` inside ONE ``writing()`` transaction: the database's overlap triggers
 stay on and never fire, and a failed build leaves the previous database untouched.
 Sizes: ``tiny`` (tests), ``small`` (the desk demo), ``large`` (benchmarks: about 5 years,
-20,000 patients and 150,000+ sessions on 30 chairs).
+20,000 patients and 150,000+ sessions on 40 chairs).
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class DemoSize:
 SIZES = {
     "tiny": DemoSize("tiny", patients=70, history_days=75, future_days=30, chairs=None),
     "small": DemoSize("small", patients=400, history_days=548, future_days=61, chairs=None),
-    "large": DemoSize("large", patients=20_000, history_days=5 * 365, future_days=61, chairs=30),
+    "large": DemoSize("large", patients=20_000, history_days=5 * 365, future_days=61, chairs=40),
 }
 
 
@@ -197,6 +197,7 @@ class _Builder:
         self.start_column = 0
         self.starts_cache: dict[tuple, list[int]] = {}
         self.patterns: dict[tuple, list] = {}
+        self.full_days: set[tuple[dt.date, str]] = set()
         self.course_statuses: dict[int, list[str]] = {}
         self.counts = {"patients": 0, "courses": 0, "sessions": 0}
 
@@ -482,7 +483,7 @@ class _Builder:
     def place(self, patient: _Patient, course: dict | None, number: int, phase: str, kind: str,
               spec: TreatmentSpec, day: dt.date, preferred: int, home_chair: int | None) -> dict | None:
         """Book one session on ``day`` near the preferred time with its status for that day."""
-        if day in patient.days or not self.first_day <= day <= self.last_day:
+        if day in patient.days or not self.first_day <= day <= self.last_day or (day, spec.code) in self.full_days:
             return None
         for start in self.starts(day, spec, preferred):
             if day == self.today:
@@ -493,6 +494,9 @@ class _Builder:
             if chair is not None:
                 break
         else:
+            if day != self.today:
+                # Chairs only fill up: a day without room for this treatment stays so.
+                self.full_days.add((day, spec.code))
             return None
         row = self.session(patient, course, number, phase, kind, spec, day, start, chair)
         past = day < self.today or (day == self.today and start < self.now_minute)
@@ -604,7 +608,9 @@ class _Builder:
             protocol = settings.protocol("iv-induction")
             spec = settings.treatment(protocol.treatment)
             quit_after = rng.randint(2, 5) if rng.random() < 0.06 else None
-            _, last = self.run_course(patient, protocol, spec, patient.intake, self.preferred_start(spec), None,
+            # Three infusions a week on one of three patterns, spreading the clinic's week.
+            weekdays = rng.choice((None, None, (1, 3, 4), (0, 1, 3)))
+            _, last = self.run_course(patient, protocol, spec, patient.intake, self.preferred_start(spec), weekdays,
                                       quit_after=quit_after)
             if last is None or quit_after is not None:
                 return
