@@ -28,14 +28,15 @@ class DeskVerb:
 
 
 DESK_VERBS: tuple[DeskVerb, ...] = (
+    DeskVerb("keta.help", "question_mark", "help", "Help", "Every key, on one screen", "app"),
     DeskVerb("keta.find", "slash", "find_patient", "Find", "Find a patient by name, date of birth, phone or MRN", "app"),
-    DeskVerb("keta.open", "enter", "open_session", "Open", "Open the selected session's menu (all actions for it)", "board", show=False),
+    DeskVerb("keta.open", "enter", "open_session", "Menu", "Open the selected session's menu (all actions for it)", "board"),
     DeskVerb("keta.check_in", "c", "check_in", "Check in", "Check the selected patient in through the treatment's gate", "board"),
     DeskVerb("keta.advance", "a", "advance", "Advance", "Advance the selected session to its next step", "board"),
     DeskVerb("keta.book", "b", "book", "Book", "Book a session (the selected patient's next one, or a walk-in)", "board"),
-    DeskVerb("keta.cancel", "x", "cancel_session", "Cancel", "Cancel the selected session, with a reason", "board"),
+    DeskVerb("keta.cancel", "x", "cancel_session", "Cancel", "Cancel the selected session, with a reason", "board", show=False),
     DeskVerb("keta.no_show", "n", "no_show", "No-show", "Mark the selected session as a no-show", "board", show=False),
-    DeskVerb("keta.undo", "u", "undo", "Undo", "Undo the selected session's last step", "board"),
+    DeskVerb("keta.undo", "u", "undo", "Undo", "Undo the selected session's last step", "board", show=False),
     DeskVerb("keta.patient", "o", "open_patient", "Patient", "Open the selected session's patient", "board", show=False),
     DeskVerb("keta.reschedule", "r", "reschedule", "Reschedule", "Move the selected session to another slot", "board", show=False),
     DeskVerb("keta.previous_day", "left_square_bracket", "previous_day", "Prev day", "Show the previous day", "board", show=False),
@@ -44,7 +45,6 @@ DESK_VERBS: tuple[DeskVerb, ...] = (
     DeskVerb("keta.go_to_date", "g", "go_to_date", "Go to date", "Show another date (YYYY-MM-DD, tomorrow, +3)", "board", show=False),
     DeskVerb("keta.upcoming", "w", "upcoming", "Upcoming", "The next 14 days, call lists, forms owed, courses behind", "app"),
     DeskVerb("keta.privacy", "p", "toggle_privacy", "Privacy", "Privacy mode: initials only, for a screen the waiting room sees", "app"),
-    DeskVerb("keta.help", "question_mark", "help", "Help", "Every key, on one screen", "app"),
     DeskVerb("keta.quit", "q", "quit_desk", "Quit", "Quit keta (asks only if a form holds unsaved input)", "app"),
 )
 

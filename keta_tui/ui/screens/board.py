@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from keta_tui.clinic import lifecycle
-from keta_tui.clinic.board import load_day
+from keta_tui.clinic.board import FINISHED, load_day
+from keta_tui.clinic.gate import CHECK_IN_FROM
 from keta_tui.clinic.states import NEXT_STEP
 from keta_tui.clinic.store import change_marker
 
@@ -78,8 +79,11 @@ class BoardScreen(ClinicCalls, Screen):
         self.loading = False
         if message.board.day != self.day:
             return  # the desk moved to another day meanwhile; its own load follows
+        first_load = self.board is None or self.board.day != message.board.day
         self.board = message.board.retimed(self.app.settings, self.app.now)
         self.show_board()
+        if first_load:
+            self._cursor_to_now()
 
     def _arm_marker_check(self) -> None:
         self.set_timer(self.app.refresh_seconds, self._check_marker, name="marker-check")
@@ -141,6 +145,14 @@ class BoardScreen(ClinicCalls, Screen):
             self.query_one(ChairPanel).show(board.chairs, now, tz, app.privacy)
             table = self.query_one(SessionsTable)
             table.show(board.sessions, tz, app.privacy)
+            self._show_detail()
+
+    def _cursor_to_now(self) -> None:
+        """On a new day, start at the first session still needing the desk (not the 08:00 row)."""
+        waiting = [row for row in self.board.sessions
+                   if row.status not in FINISHED and row.end >= (self.app.now or self.app.clock.now())]
+        if waiting:
+            self.select_session(waiting[0].id)
             self._show_detail()
 
     def _show_detail(self) -> None:
@@ -214,8 +226,13 @@ class BoardScreen(ClinicCalls, Screen):
         from .check_in import CheckInScreen
 
         row = self._need_row()
-        if row is not None:
-            self.app.push_screen(CheckInScreen(row), self._after_form)
+        if row is None:
+            return
+        if row.status not in CHECK_IN_FROM:
+            self.notify(f"this session is {status_word(row.status)}; check-in is for a booked or arrived "
+                        "patient", severity="warning")
+            return
+        self.app.push_screen(CheckInScreen(row), self._after_form)
 
     def _after_form(self, result) -> None:
         if result is not None:

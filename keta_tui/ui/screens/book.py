@@ -16,7 +16,7 @@ from textual.widgets import Footer, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from keta_tui.clinic.availability import free_slots
-from keta_tui.clinic.booking import book_session, reschedule
+from keta_tui.clinic.booking import book_session, move_session, reschedule
 from keta_tui.clinic.clock import parse_clock_time, parse_date, parse_local_datetime
 from keta_tui.clinic.errors import BadInput, Refused
 
@@ -36,7 +36,7 @@ def slot_line(slot) -> str:
 
 class BookScreen(ClinicCalls, Screen):
     BINDINGS = [Binding("escape", "back", "Back"),
-                Binding("f5", "find_slots", "Find slots", show=False)]
+                Binding("f5", "find_slots", "Find slots")]
 
     def __init__(self, *, patient_id: int, patient_name: str, patient_initials: str = "",
                  treatment_code: str | None = None, after: dt.date | None = None, replacing=None) -> None:
@@ -169,7 +169,13 @@ class BookScreen(ClinicCalls, Screen):
 
     def _book(self, start_local: dt.datetime, chair_name: str | None) -> None:
         settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
-        if self.replacing is not None:
+        if self.replacing is not None and self.replacing.status == "arrived":
+            # The patient is here: move the same row (keeping the check-in) rather than replace it.
+            old = self.replacing
+            self.write("move", lambda: move_session(settings, old.id, start_local=start_local,
+                                                    chair_name=chair_name, actor=actor, now=now,
+                                                    version=old.version), old.id)
+        elif self.replacing is not None:
             old = self.replacing
             self.write("reschedule", lambda: reschedule(settings, old.id, start_local=start_local,
                                                         chair_name=chair_name, actor=actor, now=now,
@@ -183,7 +189,7 @@ class BookScreen(ClinicCalls, Screen):
     def on_desk_action_done(self, message: DeskActionDone) -> None:
         booked = message.result
         self.booked = booked
-        verb = "moved to" if message.verb == "reschedule" else "booked"
+        verb = "moved to" if message.verb in ("reschedule", "move") else "booked"
         self.notify(f"{verb} {booked.start:%a} {booked.start.day} {booked.start:%b} {booked.start:%H:%M} "
                     f"in {booked.chair_name}", timeout=5)
         self.dismiss(booked)

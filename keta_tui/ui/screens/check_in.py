@@ -45,6 +45,7 @@ def _number(text: str, what: str, low: int, high: int) -> int | None:
 
 class CheckInScreen(ClinicCalls, Screen):
     BINDINGS = [Binding("escape", "back", "Back"),
+                Binding("f2", "check_in", "Check in"),
                 Binding("d", "defer", "Defer", show=False)]
 
     def __init__(self, row) -> None:
@@ -64,7 +65,7 @@ class CheckInScreen(ClinicCalls, Screen):
         yield Static(literal(f"Check in · {hhmm(row.start, self.app.tz)} {who} · {row.treatment_name}"
                              f" · {row.chair_name or 'no chair'}"), classes="screen-title")
         with VerticalScroll(id="gate-form"):
-            yield Static("Required items must be met before dosing. Enter checks in; esc goes back.",
+            yield Static("Required items must be met before dosing. Tab moves, space ticks, enter or F2 checks in.",
                          classes="hint")
             if "escort" in levels:
                 yield self._row("Escort name", TextField(id="escort_name", compact=True, max_length=200),

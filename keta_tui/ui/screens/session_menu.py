@@ -18,7 +18,7 @@ MENU = (
     ("advance", "Advance to next step", "a", lambda s: s in NEXT_STEP),
     ("undo", "Undo the last step", "u", lambda s: s != "scheduled"),
     ("book", "Book next session", "b", lambda s: True),
-    ("reschedule", "Reschedule", "r", lambda s: "rescheduled" in TRANSITIONS.get(s, ())),
+    ("reschedule", "Reschedule or move chair", "r", lambda s: "rescheduled" in TRANSITIONS.get(s, ())),
     ("cancel_session", "Cancel (with reason)", "x", lambda s: "cancelled" in TRANSITIONS.get(s, ())),
     ("no_show", "No-show", "n", lambda s: "no_show" in TRANSITIONS.get(s, ())),
     ("open_patient", "Open patient", "o", lambda s: True),
