@@ -5,7 +5,7 @@ import datetime as dt
 
 from keta_tui.clinic.board import load_day
 from keta_tui.clinic.booking import book_session
-from keta_tui.clinic.patients import add_patient
+from keta_tui.clinic.patients import add_patient, get_patient
 from tests.conftest import FROZEN_NOW
 from tests.ui.conftest import ACTOR, DAY, run_flow, select, settle, type_text
 
@@ -105,3 +105,45 @@ def test_database_text_is_shown_literally(clinic, snap_compare):
     names = {row.patient_name for row in load_day(clinic.settings, DAY, now=FROZEN_NOW).sessions}
     assert any("[bold]Mal[/]" in name for name in names)
     assert matched
+
+
+def test_quit_asks_only_when_a_form_holds_unsaved_input(clinic, snap_compare):
+    seen = {}
+
+    async def flow(pilot):
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, "Thorne")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        pilot.app.screen.query_one("#email").focus()
+        await type_text(pilot, "typed@example.org")
+        pilot.app.screen.query_one("#rems_enrolled").focus()  # q in a text field would type a q
+        await pilot.pause()
+        await pilot.press("q")
+        await settle(pilot)
+        seen["asked"] = type(pilot.app.screen).__name__
+
+    app, matched = run_flow(clinic, snap_compare, flow)
+    assert seen["asked"] == "ConfirmDialog"
+    assert get_patient(clinic.patients["casey"]).email == ""  # nothing was saved behind the desk's back
+    assert matched
+
+
+def test_quit_without_unsaved_input_exits_at_once(clinic):
+    import asyncio
+
+    from tests.ui.conftest import make_app
+
+    app = make_app(clinic)
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app._exit  # no question asked
+
+    asyncio.run(scenario())
+    assert len(load_day(clinic.settings, DAY, now=FROZEN_NOW).sessions) == 7
