@@ -1,5 +1,9 @@
 """The one database handle every model binds to, initialised at start-up."""
-from peewee import DatabaseProxy, Model
+from .pgdriver import import_peewee
+
+import_peewee()  # before anything else imports peewee: psycopg then loads only if used
+
+from peewee import DatabaseProxy, Model  # noqa: E402
 
 database_proxy = DatabaseProxy()
 
