@@ -7,7 +7,6 @@ is wrong; nothing is half-loaded. The validated document is stored in the databa
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import BadInput, NotFound
+from .holiday_names import check_known, holiday_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTES = ("iv", "nasal")
@@ -161,19 +161,12 @@ class ClinicSettings:
         if day in self.open_dates:
             return None
         if self.closure_country:
-            name = _holiday_calendar(self.closure_country, self.closure_subdivision).get(day)
+            name = holiday_name(self.closure_country, self.closure_subdivision, day)
             if name:
-                return str(name)
+                return name
         if day.weekday() not in self.hours:
             return "closed on " + WEEKDAYS[day.weekday()].capitalize()
         return None
-
-
-@functools.lru_cache(maxsize=8)
-def _holiday_calendar(country: str, subdivision: str):
-    import holidays  # imported late: only commands that check closures pay for it
-
-    return holidays.country_holidays(country, subdiv=subdivision or None)
 
 
 def parse_weekdays(text: str) -> tuple[int, ...]:
@@ -353,14 +346,12 @@ def settings_from_dict(document: Mapping[str, Any], source: str = "settings") ->
     country = check.string(closures, "country", "closures.country", required=False, max_len=3).upper()
     subdivision = check.string(closures, "subdivision", "closures.subdivision", required=False, max_len=10).upper()
     if country:
-        import holidays
-
         try:
-            holidays.country_holidays(country)
+            check_known(country)
         except NotImplementedError:
             check.fail("closures.country", f"no public holidays known for {country!r}")
         try:
-            holidays.country_holidays(country, subdiv=subdivision or None)
+            check_known(country, subdivision)
         except Exception as exc:  # holidays raises NotImplementedError for unknown subdivisions too
             check.fail("closures.subdivision", f"{subdivision!r} is not known for {country}: {exc}")
     elif subdivision:
