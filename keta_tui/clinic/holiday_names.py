@@ -3,16 +3,16 @@
 Importing `holidays` loads every country's module (about 300 ms here), which each
 `keta today` and each start of the board would pay to learn whether one day is a
 holiday. A country's holidays for one year are computed once and kept in the user
-cache folder, keyed by the `holidays` version, so a new release recomputes them.
+cache folder, keyed by the installed `holidays` package (its file's size and time), so an
+upgrade recomputes them.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.util
 import json
 import os
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
 
@@ -49,10 +49,15 @@ def _computed(country: str, subdivision: str, year: int) -> dict[str, str]:
 
 
 def _cache_path(country: str, subdivision: str, year: int) -> Path | None:
-    try:
-        version = metadata.version("holidays")
-    except metadata.PackageNotFoundError:
+    # importlib.metadata would cost 20 ms to import; the package file identifies the install.
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.origin:
         return None
+    try:
+        stat = os.stat(spec.origin)
+    except OSError:
+        return None
+    version = f"{stat.st_size}-{stat.st_mtime_ns}"
     from platformdirs import user_cache_path
 
     safe = "".join(ch for ch in f"{country}-{subdivision}" if ch.isalnum() or ch == "-")
@@ -61,6 +66,8 @@ def _cache_path(country: str, subdivision: str, year: int) -> Path | None:
 
 def _store(path: Path, names: dict[str, str]) -> None:
     # Written aside then renamed, so a desk reading at the same moment never sees half a file.
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
