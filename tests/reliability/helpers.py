@@ -66,6 +66,20 @@ def query(path: str | Path, sql: str, params: tuple = ()) -> list[tuple]:
         connection.close()
 
 
+def execute(path: str | Path, *statements: str) -> None:
+    """Change a SQLite file behind keta's back (a newer schema, a foreign table...)."""
+    connection = sqlite3.connect(str(path))
+    try:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+NEWER_SCHEMA = "INSERT INTO schema_migration (name, applied) VALUES ('9999_from_the_future', '2031-01-01')"
+
+
 def mode(path: str | Path) -> int:
     return Path(path).stat().st_mode & 0o777
 

@@ -3,7 +3,6 @@ that checks the copy before it replaces anything and keeps the old database asid
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,9 @@ from keta_tui.db.connection import close_database
 
 from ..conftest import PG_URL
 from .helpers import (
+    NEWER_SCHEMA,
     assert_one_line_error,
+    execute,
     finish_worker,
     integrity,
     mode,
@@ -42,6 +43,13 @@ def _audited(path: Path) -> list[int]:
 
 def _committed(log: Path) -> list[int]:
     return [int(e["key"].split("-")[1]) for e in read_log(log) if e["ok"]]
+
+
+def _backed_up(keta, clinic_db, backup: Path) -> Path:
+    """A fresh `keta backup` of the test clinic (the test's own connection closed first)."""
+    close_database()
+    assert keta("backup", str(backup), db=clinic_db.target).code == 0
+    return backup
 
 
 def _write_keys(db: str, prefix: str, count: int, tmp_path: Path) -> None:
@@ -86,9 +94,7 @@ def test_backup_while_another_process_writes_holds_a_prefix_of_the_writes(clinic
 
 @sqlite_only
 def test_restore_under_concurrent_writes_loses_nothing_committed(clinic_db, tmp_path, keta):
-    close_database()
-    backup = tmp_path / "before.db"
-    assert keta("backup", str(backup), db=clinic_db.target).code == 0
+    backup = _backed_up(keta, clinic_db, tmp_path / "before.db")
     log, stop = tmp_path / "writer.jsonl", tmp_path / "stop"
     writer = start_worker("settings", clinic_db.target, log, "--prefix", "r", "--seconds", "60",
                           "--stop-file", str(stop), "--pause", "0.002")
@@ -161,21 +167,14 @@ def test_restore_refuses_garbage(clinic_db, tmp_path, keta):
 
 @sqlite_only
 def test_restore_refuses_a_newer_schema(clinic_db, tmp_path, keta):
-    close_database()
-    backup = tmp_path / "future.db"
-    assert keta("backup", str(backup), db=clinic_db.target).code == 0
-    connection = sqlite3.connect(backup)
-    connection.execute("INSERT INTO schema_migration (name, applied) VALUES ('9999_from_the_future', '2030-01-01')")
-    connection.commit()
-    connection.close()
+    backup = _backed_up(keta, clinic_db, tmp_path / "future.db")
+    execute(backup, NEWER_SCHEMA)
     _refused_restore(keta, clinic_db, tmp_path, backup, "newer keta")
 
 
 @sqlite_only
 def test_restore_refuses_a_damaged_copy(clinic_db, tmp_path, keta):
-    close_database()
-    backup = tmp_path / "damaged.db"
-    assert keta("backup", str(backup), db=clinic_db.target).code == 0
+    backup = _backed_up(keta, clinic_db, tmp_path / "damaged.db")
     data = bytearray(backup.read_bytes())
     # Scribble over the middle of the file (table b-tree pages), keeping the header.
     for offset in range(len(data) // 3, len(data) // 3 + 20000, 7):
@@ -187,18 +186,13 @@ def test_restore_refuses_a_damaged_copy(clinic_db, tmp_path, keta):
 @sqlite_only
 def test_restore_refuses_a_foreign_sqlite_file(clinic_db, tmp_path, keta):
     other = tmp_path / "other.db"
-    connection = sqlite3.connect(other)
-    connection.execute("CREATE TABLE notes (body TEXT)")
-    connection.commit()
-    connection.close()
+    execute(other, "CREATE TABLE notes (body TEXT)")
     _refused_restore(keta, clinic_db, tmp_path, other, "not a keta database")
 
 
 @sqlite_only
 def test_restore_replaces_a_garbage_database_and_keeps_it_aside(clinic_db, tmp_path, keta):
-    close_database()
-    backup = tmp_path / "good.db"
-    assert keta("backup", str(backup), db=clinic_db.target).code == 0
+    backup = _backed_up(keta, clinic_db, tmp_path / "good.db")
     target = Path(clinic_db.target)
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
@@ -213,9 +207,7 @@ def test_restore_replaces_a_garbage_database_and_keeps_it_aside(clinic_db, tmp_p
 
 @sqlite_only
 def test_restore_into_a_missing_database_creates_it_private(clinic_db, tmp_path, keta):
-    close_database()
-    backup = tmp_path / "good.db"
-    assert keta("backup", str(backup), db=clinic_db.target).code == 0
+    backup = _backed_up(keta, clinic_db, tmp_path / "good.db")
     target = tmp_path / "new-home" / "keta.db"
     run = keta("restore", str(backup), db=str(target))
     assert run.code == 0, run.stderr

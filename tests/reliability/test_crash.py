@@ -20,12 +20,17 @@ from .helpers import fork_worker, read_log, run_keta
 from .invariants import check_courses, check_oplog, check_schedule, check_storage, record_results
 
 
-def _wait_ready(log, process, timeout: float = 60) -> None:
+# Booking a 16-session course takes 15-60 ms here: a kill within this lands inside it.
+BOOKING_MS = 15
+
+
+def _wait_for(log, process, op: str, count: int = 1, timeout: float = 60) -> None:
+    """Until the worker has logged ``op`` ``count`` times."""
     deadline = time.monotonic() + timeout
-    while not any(e["op"] == "ready" for e in read_log(log)):
+    while sum(e["op"] == op for e in read_log(log)) < count:
         assert process.is_alive(), Path(str(log) + ".stderr").read_text()
-        assert time.monotonic() < deadline, "the course worker never became ready"
-        time.sleep(0.01)
+        assert time.monotonic() < deadline, f"the course worker never logged {op} x{count}"
+        time.sleep(0.005)
 
 
 def crash_rounds(clinic_db, tmp_path, kills: int, seed: int) -> dict:
@@ -36,11 +41,20 @@ def crash_rounds(clinic_db, tmp_path, kills: int, seed: int) -> dict:
     in_flight: set[str] = set()
     for round_number in range(kills):
         log = tmp_path / f"courses{round_number}.jsonl"
-        process = fork_worker("courses", clinic_db.target, log, "--seed", str(round_number))
-        _wait_ready(log, process)
-        time.sleep(rng.uniform(0.0, 0.5))
-        os.kill(process.pid, signal.SIGKILL)
-        process.join(30)
+        if round_number % 2:
+            # Half the kills are timed by the victim itself to land inside book_course.
+            process = fork_worker("courses", clinic_db.target, log, "--seed", str(round_number),
+                                  "--kill-during-booking-ms", str(BOOKING_MS))
+            process.join(60)
+            if process.is_alive():  # never armed: kill it from outside all the same
+                os.kill(process.pid, signal.SIGKILL)
+                process.join(30)
+        else:
+            process = fork_worker("courses", clinic_db.target, log, "--seed", str(round_number))
+            _wait_for(log, process, "ready")
+            time.sleep(rng.uniform(0.0, 0.5))  # anywhere at all
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(30)
         err = Path(str(log) + ".stderr").read_text()
         assert process.exitcode == -signal.SIGKILL, err
         assert "Traceback" not in err, err

@@ -18,8 +18,10 @@ from keta_tui.db.connection import close_database
 
 from ..conftest import FROZEN_NOW, PG_URL, make_clinic_db
 from .helpers import (
+    NEWER_SCHEMA,
     SECRET_NAME,
     assert_one_line_error,
+    execute,
     integrity,
     keta_env,
     query,
@@ -125,10 +127,7 @@ def test_file_replaced_or_damaged(tmp_path, damage, keta):
 @sqlite_only
 def test_newer_schema(tmp_path, keta):
     target = _clinic_file(tmp_path)
-    connection = sqlite3.connect(target)
-    connection.execute("INSERT INTO schema_migration (name, applied) VALUES ('9999_future', '2031-01-01')")
-    connection.commit()
-    connection.close()
+    execute(target, NEWER_SCHEMA)
     line = assert_one_line_error(keta(*ADD, db=target), 4)
     assert "newer keta" in line
     _assert_nothing_lost(target, expected=[SECRET_NAME])

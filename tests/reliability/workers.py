@@ -19,7 +19,9 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -298,24 +300,33 @@ def run_courses(args, log: OpLog) -> None:
     settings = load_settings()
     rng = random.Random(args.seed)
     log.write(op="ready", ok=True)
-    number = 0
+    number, armed = 0, False
     while not _stopped(args):
         number += 1
         actor = f"c{args.seed}-op{number}"
         patient = add_patient(first_name="Crash", last_name=f"Course{args.seed}x{number}",
                               actor=f"c{args.seed}-patient{number}",
                               now=FROZEN_NOW, consent_expires_on=dt.date(2028, 1, 1), rems_enrolled=True)
-        start = SOAK_DAY + dt.timedelta(days=rng.randrange(1, 60))
+        # Spread over two years: every course books mondays and thursdays, which would soon fill.
+        start = SOAK_DAY + dt.timedelta(days=rng.randrange(1, 730))
         log.write(op="begin", n=number, actor=actor, patient=patient.id)
         try:
             plan = plan_course(settings, patient_id=patient.id, protocol_code=args.protocol, start_on=start,
                                at=dt.time(rng.randrange(8, 14), rng.choice((0, 15, 30, 45))), now=FROZEN_NOW)
             log.write(op="planned", n=number, sessions=len(plan.sessions))
+            if args.kill_during_booking_ms and not armed and (not plan.conflicts or number >= 3):
+                armed = True
+                # SIGKILL from a timer thread lands anywhere inside book_course (sqlite3 and
+                # psycopg release the GIL mid-statement), where a kill from outside rarely does.
+                delay = rng.uniform(0, args.kill_during_booking_ms) / 1000
+                threading.Timer(delay, os.kill, (os.getpid(), signal.SIGKILL)).start()
+            booking_started = time.perf_counter()
             course_id = book_course(settings, plan, actor=actor, now=FROZEN_NOW)
         except Exception as exc:  # noqa: BLE001 - _outcome re-raises anything unexpected
             log.write(op="course", n=number, actor=actor, **_outcome(exc))
         else:
-            log.write(op="course", n=number, actor=actor, ok=True, course=course_id, sessions=len(plan.sessions))
+            log.write(op="course", n=number, actor=actor, ok=True, course=course_id, sessions=len(plan.sessions),
+                      ms=round((time.perf_counter() - booking_started) * 1000, 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epoch", type=float, default=0.0, help="shared start of simulated time (time.time())")
     parser.add_argument("--minutes-per-second", type=float, default=10.0)
     parser.add_argument("--protocol", default="spravato-trd")
+    parser.add_argument("--kill-during-booking-ms", type=float, default=0.0,
+                        help="courses: SIGKILL itself this many ms at most into booking the first course")
     args = parser.parse_args(argv)
     args.epoch = args.epoch or time.time()
     os.environ.setdefault("KETA_ACTOR", f"worker-{args.seed}")
