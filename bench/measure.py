@@ -100,7 +100,9 @@ def repeat_interleaved(runs: int, warmup: int, *steps: Callable[[], float]) -> l
 
 def bench_env(**extra: str) -> dict[str, str]:
     """The environment every measured process gets: no debug, no colour surprises."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KETA_", "TEXTUAL"))}
+    # PYTHONDONTWRITEBYTECODE would make every run recompile keta's sources, as no user's does.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KETA_", "TEXTUAL")) and k != "PYTHONDONTWRITEBYTECODE"}
     env.setdefault("KETA_ACTOR", "bench")
     env.update(extra)
     return env
