@@ -300,7 +300,8 @@ class BoardScreen(ClinicCalls, Screen):
         self.app.push_screen(BookScreen(patient_id=row.patient_id, patient_name=row.patient_name,
                                         patient_initials=row.patient_initials,
                                         treatment_code=row.treatment_code,
-                                        after=row.start.date() + dt.timedelta(days=1)), self._after_form)
+                                        after=row.start.date() + dt.timedelta(days=1),
+                                        around=row.start.time()), self._after_form)
 
     def action_reschedule(self) -> None:
         from .book import BookScreen
@@ -311,7 +312,7 @@ class BoardScreen(ClinicCalls, Screen):
         self.app.push_screen(BookScreen(patient_id=row.patient_id, patient_name=row.patient_name,
                                         patient_initials=row.patient_initials,
                                         treatment_code=row.treatment_code, after=row.start.date(),
-                                        replacing=row), self._after_form)
+                                        around=row.start.time(), replacing=row), self._after_form)
 
     def action_open_patient(self) -> None:
         from .patient import PatientScreen

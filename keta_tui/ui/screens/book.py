@@ -39,13 +39,15 @@ class BookScreen(ClinicCalls, Screen):
                 Binding("f5", "find_slots", "Find slots")]
 
     def __init__(self, *, patient_id: int, patient_name: str, patient_initials: str = "",
-                 treatment_code: str | None = None, after: dt.date | None = None, replacing=None) -> None:
+                 treatment_code: str | None = None, after: dt.date | None = None,
+                 around: dt.time | None = None, replacing=None) -> None:
         super().__init__()
         self.patient_id = patient_id
         self.patient_name = patient_name
         self.patient_initials = patient_initials
         self.treatment_code = treatment_code
         self.after = after
+        self.around = around  # the usual time of day, so slots near it come first
         self.replacing = replacing  # a board SessionRow when rescheduling
         self.slots: list = []
         self.booked = None
@@ -84,7 +86,7 @@ class BookScreen(ClinicCalls, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#from-date", TextField).start_with(f"{self._start_date:%Y-%m-%d}")
-        self.query_one("#around", TextField).start_with("")
+        self.query_one("#around", TextField).start_with(f"{self.around:%H:%M}" if self.around else "")
         self.query_one("#exact", TextField).start_with("")
         self.action_find_slots()
         self.query_one("#slots", OptionList).focus()

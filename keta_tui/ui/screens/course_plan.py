@@ -53,7 +53,7 @@ class CoursePlanScreen(ClinicCalls, Screen):
                 yield Label("at", classes="inline-label")
                 yield TextField(id="at", compact=True, max_length=5, placeholder="HH:MM")
                 yield Label("days", classes="inline-label")
-                yield TextField(id="weekdays", compact=True, max_length=40, placeholder="protocol's")
+                yield TextField(id="weekdays", compact=True, max_length=40, placeholder="mon,wed,fri")
             yield Static("enter proposes the sessions; F2 or the button books the whole plan", classes="hint")
             yield DataTable(id="plan-sessions", cursor_type="row")
             yield Static("", id="plan-message")

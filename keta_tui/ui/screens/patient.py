@@ -17,7 +17,7 @@ from keta_tui.clinic.courses import patient_courses
 from keta_tui.clinic.outcomes import phq9_trend
 from keta_tui.clinic.patients import get_patient, update_patient
 
-from ..formatting import literal, person, status_word
+from ..formatting import literal, literal_lines, person, status_word
 from ..messages import DataLoaded, DeskActionDone, DeskActionFailed
 from ..widgets.text_field import TextField
 from ..widgets.yes_box import YesBox
@@ -165,7 +165,7 @@ class PatientScreen(ClinicCalls, Screen):
         if not self.courses:
             summary.update("no course yet · P plans one from a protocol · b books a single session")
             return
-        summary.update(literal("\n".join(course_line(course) for course in self.courses[:3])))
+        summary.update(literal_lines("\n".join(course_line(course) for course in self.courses[:3])))
         course = self.courses[0]
         for row in course.sessions:
             table.add_row(f"{row.number or '+'}/{course.planned_sessions}", f"{row.start:%a %d %b %H:%M}",

@@ -7,6 +7,10 @@ from ..formatting import literal
 
 
 class Cell(Static):
+    DEFAULT_CSS = """
+    Cell { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self._shown: str | None = None

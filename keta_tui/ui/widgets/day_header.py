@@ -16,7 +16,7 @@ class DayHeader(Horizontal):
     DEFAULT_CSS = """
     DayHeader { height: 1; background: $primary; color: $text; padding: 0 1; }
     DayHeader #header-day { width: 1fr; }
-    DayHeader #header-clock { width: auto; text-style: bold; }
+    DayHeader #header-clock { width: auto; padding-left: 2; text-style: bold; }
     """
 
     def compose(self) -> ComposeResult:
