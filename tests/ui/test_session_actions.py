@@ -1,6 +1,8 @@
 """Undo, cancel with a reason, no-show, the session menu and the palette on the board."""
 from __future__ import annotations
 
+import pytest
+
 from keta_tui.clinic.board import load_day
 from tests.conftest import FROZEN_NOW
 from tests.ui.conftest import DAY, notices, run_flow, select, settle, type_text
@@ -11,18 +13,22 @@ def status_of(clinic, role):
     return next(row for row in board.sessions if row.id == clinic.sessions[role])
 
 
-def test_undo_takes_back_the_last_step(clinic, snap_compare):
+@pytest.mark.parametrize("key, said, status", [
+    ("u", "back to dosing", "dosing"),  # undo takes back the last step
+    ("a", "minimum monitoring", "monitoring"),  # ready to leave too early: refused in words, no crash
+], ids=["undo", "refused_advance"])
+def test_key_on_the_monitoring_session(clinic, snap_compare, key, said, status):
     seen = {}
 
     async def flow(pilot):
         await select(pilot, clinic.sessions["monitoring"])
-        await pilot.press("u")
+        await pilot.press(key)
         await settle(pilot)
         seen["notices"] = notices(pilot.app)
 
     app, matched = run_flow(clinic, snap_compare, flow)
-    assert "back to dosing" in seen["notices"]
-    assert status_of(clinic, "monitoring").status == "dosing"
+    assert said in seen["notices"]
+    assert status_of(clinic, "monitoring").status == status
     assert matched
 
 
@@ -60,22 +66,6 @@ def test_no_show_from_the_session_menu(clinic, snap_compare):
     app, matched = run_flow(clinic, snap_compare, flow)
     assert seen["menu"] == "SessionMenu"
     assert status_of(clinic, "late").status == "no_show"
-    assert matched
-
-
-def test_refused_step_is_a_message_not_a_crash(clinic, snap_compare):
-    """Ready to leave before the minimum monitoring time: refused, said in words, app keeps going."""
-    seen = {}
-
-    async def flow(pilot):
-        await select(pilot, clinic.sessions["monitoring"])
-        await pilot.press("a")
-        await settle(pilot)
-        seen["notices"] = notices(pilot.app)
-
-    app, matched = run_flow(clinic, snap_compare, flow)
-    assert "minimum monitoring" in seen["notices"]
-    assert status_of(clinic, "monitoring").status == "monitoring"
     assert matched
 
 

@@ -250,16 +250,18 @@ class BoardScreen(ClinicCalls, Screen):
             self.notify(f"{status_word(row.status)} is the end of this session; u undoes the last step",
                         severity="warning")
             return
+        self._step("advance", row, lifecycle.advance, version=row.version)
+
+    def _step(self, verb: str, row, service, **options) -> None:
+        """Run one lifecycle service on a session in a worker, with the desk's actor and "now"."""
         settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
-        self.write("advance", lambda: lifecycle.advance(settings, row.id, actor=actor, now=now,
-                                                        version=row.version), row.id)
+        self.write(verb, lambda: service(settings, row.id, actor=actor, now=now, **options), row.id)
 
     def action_undo(self) -> None:
         row = self._need_row()
         if row is None:
             return
-        settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
-        self.write("undo", lambda: lifecycle.undo(settings, row.id, actor=actor, now=now), row.id)
+        self._step("undo", row, lifecycle.undo)
 
     def action_cancel_session(self) -> None:
         row = self._need_row()
@@ -269,9 +271,7 @@ class BoardScreen(ClinicCalls, Screen):
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
-                self.write("cancel", lambda: lifecycle.cancel(settings, row.id, reason=reason, actor=actor,
-                                                              now=now, version=row.version), row.id)
+                self._step("cancel", row, lifecycle.cancel, reason=reason, version=row.version)
 
         self.app.push_screen(ReasonDialog(f"Cancel {who} at {hhmm(row.start, self.app.tz)}: why?",
                                           confirm="Cancel session", suggestions=CANCEL_REASONS), reason_given)
@@ -284,9 +284,7 @@ class BoardScreen(ClinicCalls, Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
-                self.write("no_show", lambda: lifecycle.no_show(settings, row.id, actor=actor, now=now,
-                                                                version=row.version), row.id)
+                self._step("no_show", row, lifecycle.no_show, version=row.version)
 
         self.app.push_screen(ConfirmDialog(f"Mark {who} ({hhmm(row.start, self.app.tz)}) as a no-show?"), answered)
 
