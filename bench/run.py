@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo_cache import Demo, demo_available, ensure_demo, working_copy  # noqa: E402
-from measure import ROOT, Result, bench_env  # noqa: E402
+from demo_cache import Demo, demo_available, ensure_demo, keta_argv, working_copy  # noqa: E402
+from measure import BENCH_DIR, PYTHON, ROOT, Result, bench_env  # noqa: E402
 from report import machine_summary, markdown_table, write_latest  # noqa: E402
 
 
@@ -27,14 +27,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="measured runs per figure (default 7)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
-    parser.add_argument("--quick", action="store_true", help="3 runs, short idle windows: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="3 runs (one idle window): a smoke run")
     parser.add_argument("--only", default="", help="run only figures whose group contains this text")
-    parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle window for bytes/s")
+    # Timers show minutes: a window shorter than one would miss their redraw entirely.
+    parser.add_argument("--idle-seconds", type=float, default=60.0, help="idle window for bytes/s (default 60)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached demo clinics")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results/latest.md")
     args = parser.parse_args(argv)
     if args.quick:
-        args.runs, args.idle_seconds = 3, 2.0
+        args.runs = 3
     return args
 
 
@@ -100,6 +101,7 @@ def main(argv: list[str]) -> int:
 
     import figures_cli
     import figures_inprocess
+    import figures_tui
 
     def cli_group() -> list[Result]:
         if not (ROOT / "keta_tui/cli/cmd_day.py").exists():
@@ -123,6 +125,22 @@ def main(argv: list[str]) -> int:
         return figures_inprocess.pilot_figures(copy, moment, args.runs, args.warmup)
 
     suite.group("pilot", figures_inprocess.PILOT_FIGURES, pilot_group)
+
+    def tui_group() -> list[Result]:
+        if not (ROOT / "keta_tui/ui/app.py").exists():
+            raise Unavailable("waiting for the TUI (keta_tui/ui/app.py)")
+        db = need_demo("large").path
+        markers = figures_tui.board_markers(keta_argv(), db, frozen_env)
+        keta = figures_tui.Program([*keta_argv(), "--db", str(db)], frozen_env, markers)
+        minimal = figures_tui.minimal_program()
+        wall = f"{BENCH_DAY}T{BENCH_WALL_TIME:%H:%M}"
+        launch = [PYTHON, str(BENCH_DIR / "tui_launcher.py"), str(db), wall]
+        live = figures_tui.Program([*launch, "live"], bench_env(), markers)
+        still = figures_tui.Program([*launch, "still"], bench_env(), markers)
+        return [figures_tui.first_frame_figure(keta, minimal, args.runs, args.warmup),
+                *figures_tui.idle_figures(live, still, minimal, max(1, args.runs // 3), args.idle_seconds)]
+
+    suite.group("tui", figures_tui.FIGURES, tui_group)
 
     write = not args.no_write and not args.only
     table = markdown_table(suite.results)
