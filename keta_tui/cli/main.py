@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "cmd_lifecycle",  # checkin, advance, cancel, noshow, defer, undo
     "cmd_courses",    # course plan/show
     "cmd_forms",      # forms list/file
+    "cmd_chairs",     # chair list/out/in
     "cmd_backup",     # backup, restore
 )
 
