@@ -40,6 +40,16 @@ def _status(chair: Chair) -> ChairStatus:
                        chair.out_of_service_reason, chair.version)
 
 
+def _write_reason(chair: Chair, reason: str | None, *, action: str, actor: str, at: dt.datetime) -> ChairStatus:
+    """Set or clear the out-of-service reason, bump the version, audit. Inside writing()."""
+    before = snapshot(chair, ("out_of_service_reason",))
+    Chair.update(out_of_service_reason=reason, version=Chair.version + 1, updated_at=at,
+                 updated_by=actor).where(Chair.id == chair.id).execute()
+    chair = Chair.get_by_id(chair.id)
+    audit(actor, action, "chair", chair.id, before, snapshot(chair, ("out_of_service_reason",)), at=at)
+    return _status(chair)
+
+
 def list_chairs() -> list[ChairStatus]:
     rows = (Chair.select().where(Chair.retired == False)  # noqa: E712 (peewee expression)
             .order_by(Chair.position, Chair.id))
@@ -65,13 +75,7 @@ def set_out_of_service(name: str, *, reason: str, actor: str, now: dt.datetime,
         if occupied is not None:
             raise Refused(f"refused: {chair.name} still holds session {occupied.id}; "
                           "discharge or move that patient first", reason="chair_occupied")
-        before = snapshot(chair, ("out_of_service_reason",))
-        Chair.update(out_of_service_reason=reason, version=Chair.version + 1, updated_at=stamp,
-                     updated_by=actor).where(Chair.id == chair.id).execute()
-        chair = Chair.get_by_id(chair.id)
-        audit(actor, "chair.out_of_service", "chair", chair.id, before,
-              snapshot(chair, ("out_of_service_reason",)), at=stamp)
-        return _status(chair)
+        return _write_reason(chair, reason, action="chair.out_of_service", actor=actor, at=stamp)
 
 
 def return_to_service(name: str, *, actor: str, now: dt.datetime, version: int | None = None) -> ChairStatus:
@@ -81,13 +85,7 @@ def return_to_service(name: str, *, actor: str, now: dt.datetime, version: int |
         check_version(chair, version, "chair")
         if chair.out_of_service_reason is None:
             raise Refused(f"refused: {chair.name} is already in service", reason="in_service")
-        before = snapshot(chair, ("out_of_service_reason",))
-        Chair.update(out_of_service_reason=None, version=Chair.version + 1, updated_at=stamp,
-                     updated_by=actor).where(Chair.id == chair.id).execute()
-        chair = Chair.get_by_id(chair.id)
-        audit(actor, "chair.in_service", "chair", chair.id, before,
-              snapshot(chair, ("out_of_service_reason",)), at=stamp)
-        return _status(chair)
+        return _write_reason(chair, None, action="chair.in_service", actor=actor, at=stamp)
 
 
 def sessions_booked_on(chair_id: int, *, now: dt.datetime) -> int:
