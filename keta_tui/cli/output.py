@@ -15,8 +15,11 @@ _BIDI_CONTROLS = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\
 
 def safe(text: Any) -> str:
     """One line of text with control characters shown as escapes (\\x1b -> '\\x1b')."""
+    text = str(text)
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to neutralise
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch in ("\n", "\r", "\t"):
             out.append(" ")
         elif ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cf") and ch not in ("\u200d",):
@@ -32,6 +35,8 @@ def clip(text: str, width: int) -> str:
         return ""
     if display_width(text) <= width:
         return text
+    if text.isascii():
+        return text[:width - 1] + "…"
     out, used = [], 0
     for ch in text:
         w = _char_width(ch)
@@ -49,7 +54,8 @@ def _char_width(ch: str) -> int:
 
 
 def display_width(text: str) -> int:
-    return sum(_char_width(ch) for ch in text)
+    # Every ASCII character is one cell wide (safe() has already escaped control characters).
+    return len(text) if text.isascii() else sum(_char_width(ch) for ch in text)
 
 
 def pad(text: str, width: int) -> str:
