@@ -39,7 +39,8 @@ def engine_figures(db: Path, moment: dt.datetime, runs: int, warmup: int) -> lis
 
 def pilot_figures(db: Path, moment: dt.datetime, runs: int, warmup: int) -> list[Result]:
     data = run_script("inprocess_pilot.py", db, moment.isoformat(), runs, warmup)
-    return [replace(DESK_ACTION, samples=data["desk_ms"], note="advance then undo of a seated session, 80x24"),
+    return [replace(DESK_ACTION, samples=data["desk_ms"],
+                    note=f"advance then undo of a seated session, 80x24; medians from the key: {data['desk_note']}"),
             replace(SEARCH_KEY, samples=data["search_ms"], note=data["search_note"]),
             replace(SECOND_DESK, samples=data["remote_s"],
                     note="write on another connection; the board checks the change marker every 1 s")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import statistics
 import sys
 import time
 
@@ -59,21 +60,41 @@ def session_in(board: BoardScreen, status: str, skip: set[int]) -> int:
     return next(row.id for row in board.board.sessions if row.status == status and row.id not in skip)
 
 
+def record_posts(board: BoardScreen, marks: dict[str, float]) -> None:
+    """Note when a worker posts each kind of message to the board (where an action's time goes)."""
+    post = board.post_message
+
+    def noted(message, _post=post):
+        marks.setdefault(type(message).__name__, time.perf_counter())
+        return _post(message)
+
+    board.post_message = noted
+
+
 async def desk_actions(pilot, board: BoardScreen, table: SessionsTable, session_id: int,
-                       runs: int, warmup: int) -> list[float]:
+                       runs: int, warmup: int) -> tuple[list[float], dict[str, list[float]]]:
+    """Samples in ms, and per step the ms from the key press until the write's worker
+    finished (``DeskActionDone`` posted) and the reload's (``BoardLoaded`` posted)."""
     board.select_session(session_id)
-    samples = []
+    samples: list[float] = []
+    steps: dict[str, list[float]] = {"DeskActionDone": [], "BoardLoaded": []}
+    marks: dict[str, float] = {}
+    record_posts(board, marks)
     for index in range(2 * (runs + warmup)):
         await pilot.pause()
         before = status_cell(table, session_id)
+        marks.clear()
         started = time.perf_counter()
         press(pilot.app, "a" if index % 2 == 0 else "u")
         shown = await wait_for(lambda: status_cell(table, session_id) != before)
         if index >= 2 * warmup:
             samples.append((shown - started) * 1000)
+            for name, times in steps.items():
+                if name in marks:
+                    times.append((marks[name] - started) * 1000)
         # The worker that wrote must be done before the next key is a fresh action.
         await wait_for(lambda: not board.writing_now() and not board.loading)
-    return samples
+    return samples, steps
 
 
 async def search_keystrokes(pilot, app: KetaApp, queries: list[str], warmup: int) -> list[float]:
@@ -154,11 +175,13 @@ async def measure(now: dt.datetime, runs: int, warmup: int) -> dict:
         await wait_for(lambda: board.board is not None and table.row_count > 0)
         seated = session_in(board, "seated", set())
         arrived = session_in(board, "arrived", {seated})
-        actions = await desk_actions(pilot, board, table, seated, runs, warmup)
+        actions, steps = await desk_actions(pilot, board, table, seated, runs, warmup)
         search = await search_keystrokes(pilot, app, queries, 1)
         remote = await second_terminal(pilot, table, arrived, now, max(3, runs))
         await pilot.press("q")
-    return {"desk_ms": actions, "search_ms": search, "remote_s": remote,
+    split = ", ".join(f"{name} posted at {statistics.median(times):.0f} ms"
+                      for name, times in steps.items() if times)
+    return {"desk_ms": actions, "search_ms": search, "remote_s": remote, "desk_note": split,
             "search_note": f"{len(search)} keystrokes of {queries[1:]!r}"}
 
 
