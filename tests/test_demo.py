@@ -7,6 +7,7 @@ from collections import defaultdict
 import pytest
 
 from keta_tui.clinic import board, demo
+from keta_tui.clinic.availability import free_slots
 from keta_tui.clinic.clock import Clock, to_local
 from keta_tui.clinic.errors import Refused
 from keta_tui.clinic.settings import example_settings
@@ -37,6 +38,18 @@ def _dump() -> dict:
     }
 
 
+def _free_starts(settings, summary) -> dict:
+    """Each open day after the demo's today: treatment code -> the free starts (clinic wall clock)."""
+    free = {}
+    for offset in range(1, demo.SIZES["tiny"].future_days + 1):
+        day = summary.today + dt.timedelta(days=offset)
+        if settings.is_open(day):
+            free[day] = {code: [slot.start.time() for slot in free_slots(settings, code, now=summary.now, count=100,
+                                                                         start=day, until=day)]
+                         for code in settings.treatments}
+    return free
+
+
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     """One tiny demo at the frozen Tuesday 10:00, read into memory for the invariant tests."""
@@ -54,6 +67,7 @@ def tiny_demo(tmp_path_factory):
         "chair_routes": {c.id: c.routes.split(",") for c in Chair.select()},
         "board": board.load_day(settings, FROZEN_NOW.astimezone(settings.tz).date(), now=FROZEN_NOW),
         "dump": _dump(),
+        "free_starts": _free_starts(settings, summary),
         "is_demo": is_demo_database(),
         "audit": [(a.action, a.actor) for a in AuditEntry.select()],
     }
@@ -125,6 +139,36 @@ def test_timestamps_are_in_order_and_never_in_the_future(tiny_demo):
             assert s["late_cancel"] == (s["start_at"] - s["closed_at"] < dt.timedelta(hours=24))
 
 
+def test_the_coming_days_leave_room_to_book(tiny_demo):
+    """From tomorrow: chairs within their share of the day, free starts for every treatment, late morning too."""
+    settings, today = tiny_demo["settings"], tiny_demo["summary"].today
+    free = tiny_demo["free_starts"]
+    assert len(free) >= 15
+    for day, starts in free.items():
+        assert all(starts.values()), f"{day}: no free start for {[c for c, s in starts.items() if not s]}"
+        assert all(dt.time(10) in times for times in starts.values()), day
+    held = defaultdict(float)
+    for s in tiny_demo["sessions"]:
+        start, until = to_local(s["start_at"], settings.tz), to_local(s["busy_until"], settings.tz)
+        if start.date() > today and s["status"] in ACTIVE_STATUSES:
+            closes = dt.datetime.combine(start.date(), settings.opening(start.date())[1], tzinfo=settings.tz)
+            held[(s["chair"], start.date())] += (min(until, closes) - start).total_seconds() / 60
+    open_minutes = 10 * 60  # the example's hours
+    assert held and max(held.values()) <= demo.FUTURE_CHAIR_SHARE * open_minutes
+    busy_days = [sum(m for (_, d), m in held.items() if d == day) for day in free]
+    in_service = len(tiny_demo["chair_routes"]) - 1
+    assert max(busy_days) >= 0.45 * in_service * open_minutes  # room, not an empty diary
+
+
+def test_only_the_last_days_owe_their_rems_form(tiny_demo):
+    today, days = tiny_demo["summary"].today, tiny_demo["settings"].rules.rems_form_days
+    owed = [s for s in tiny_demo["sessions"] if s["form_due_on"] and not s["form_filed_at"]]
+    assert owed and all(s["form_due_on"] >= today - dt.timedelta(days=2) for s in owed)
+    filed = [s for s in tiny_demo["sessions"] if s["form_filed_at"]]
+    assert all(s["discharged_at"] < s["form_filed_at"] and s["form_filed_at"].date() <= s["form_due_on"] for s in filed)
+    assert any(s["form_due_on"] < today + dt.timedelta(days=days) for s in filed)
+
+
 def test_history_has_outcomes_forms_and_improving_scores(tiny_demo):
     sessions = tiny_demo["sessions"]
     today = dt.date(2026, 11, 17)
@@ -141,6 +185,8 @@ def test_history_has_outcomes_forms_and_improving_scores(tiny_demo):
     improving = [p for p, trend in scores.items() if len(trend) >= 3 and trend[-1] < tiny_demo["patients"][p]["phq9_baseline"]]
     assert len(improving) > len([p for p, t in scores.items() if len(t) >= 3]) / 2
     assert all(p["mrn"].startswith("D") and "555-01" in p["phone"] for p in tiny_demo["patients"].values())
+    # Phone-suffix search reads phone_reversed: filled exactly as the patients service does.
+    assert all(p["phone_reversed"] == p["phone_digits"][::-1] != "" for p in tiny_demo["patients"].values())
     assert any(c["status"] == "completed" for c in tiny_demo["courses"].values())
     assert {s["start_at"].date() for s in sessions} and max(s["start_at"] for s in sessions).date() > today
 

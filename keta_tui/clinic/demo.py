@@ -8,7 +8,10 @@ sessions mostly end discharged with every timestamp in order; some are cancelled
 or not), no-shows or deferrals. Today holds every state relative to "now": discharged
 earlier, patients seated, dosing, monitoring and ready to leave, a chair in turnover, one
 out of service, an arrival waiting, a late patient, a no-show, a late cancel, a deferral
-and the rest of the day booked.
+and the rest of the day booked. The coming days leave the desk room to book: each chair
+is held for at most FUTURE_CHAIR_SHARE of the day and keeps a window for its longest
+treatment, and one chair per route is free in the late morning. REMS forms are owed only
+for the last week's sessions, a few a day or two overdue.
 
 Rows are planned in memory (per open day, the chairs busy in each slot of the booking grid
 as one bitmask, so finding a free chair is a few integer ORs) and written in bulk inside
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 import random
 from dataclasses import dataclass
@@ -57,7 +59,10 @@ IN_PROGRESS = ("arrived", "seated", "dosing", "monitoring", "ready_to_leave")
 CLOSED_HOLD = {"no_show": 30, "deferred": 10, "late_cancel": 1}
 # From today on each chair is booked for at most this share of its open hours, so the desk
 # finds free slots every day (the history runs fuller).
-FUTURE_CHAIR_SHARE = 1.0
+FUTURE_CHAIR_SHARE = 0.7
+# After today one chair per route stays free 09:00-12:30 (minutes of the day): what a desk
+# trying the demo books first, a late-morning session, is always possible.
+DESK_HOLD = (9 * 60, 12 * 60 + 30)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class _Builder:
         # The last chair that hosts only the nasal route goes out of service from now on.
         nasal_only = [i for i, (_, _, routes) in enumerate(self.chairs) if routes == ("nasal",)]
         self.out_of_service = nasal_only[-1] if nasal_only else len(self.chairs) - 1
+        self.chair_index = {chair_id: index for index, (chair_id, _, _) in enumerate(self.chairs)}
         # Chair bits in picking order: single-route chairs first, keeping the versatile ones
         # for either treatment, so the lowest free bit is the chair to take.
         chair_order = sorted(range(len(self.chairs)), key=lambda c: (len(self.chairs[c][2]), c))
@@ -196,7 +202,19 @@ class _Builder:
                                       if route in routes) for route in ("iv", "nasal")}
         self.oos_bit = self.chair_bit[self.out_of_service]
         self.step = settings.rules.slot_minutes
+        # The free slots in a row a chair keeps from today on: its longest treatment, turnover included.
+        self.chair_window = {}
+        for chair, (_, _, routes) in enumerate(self.chairs):
+            spans = [spec.busy_minutes for spec in settings.treatments.values() if spec.route in routes]
+            self.chair_window[self.chair_bit[chair]] = -(-max(spans, default=1) // self.step)
         self.grids: dict[dt.date, _DayGrid] = {}
+        # The last chair in picking order for each route (in service) is left to the desk in the late morning.
+        in_service = [c for c in chair_order if c != self.out_of_service]
+        self.desk_chairs = 0
+        for route in self.route_bits:
+            hosts = [c for c in in_service if route in self.chairs[c][2]]
+            if hosts:
+                self.desk_chairs |= self.chair_bit[hosts[-1]]
         # Today: where scripted patients really sit (they may overrun their planned span).
         self.presence_today: dict[int, bytearray] = {}
         self.offsets: dict[dt.date, dt.timedelta] = {}
@@ -240,11 +258,11 @@ class _Builder:
     def grid(self, day: dt.date) -> _DayGrid:
         grid = self.grids.get(day)
         if grid is None:
-            hours = self.opening(day)
-            budget = None
-            if day >= self.today and FUTURE_CHAIR_SHARE < 1:
-                budget = int(FUTURE_CHAIR_SHARE * (hours[1] - hours[0])) // self.step
-            grid = self.grids[day] = _DayGrid(hours[0], self.step, len(self.chairs), budget)
+            opens, closes = self.opening(day)
+            budget = int(FUTURE_CHAIR_SHARE * (closes - opens)) // self.step if day >= self.today else None
+            grid = self.grids[day] = _DayGrid(opens, closes, self.step, budget)
+            if day > self.today:
+                grid.hold(self.desk_chairs, *DESK_HOLD)
         return grid
 
     def usable_chairs(self, day: dt.date, start: int, minutes: int, route: str,
@@ -259,25 +277,29 @@ class _Builder:
             usable &= ~self.oos_bit
         return usable
 
+    def in_order(self, chairs: int, prefer: int | None) -> Iterator[int]:
+        """The chairs of a bit set in picking order, ``prefer`` first."""
+        if prefer is not None and chairs & self.chair_bit[prefer]:
+            yield prefer
+            chairs &= ~self.chair_bit[prefer]
+        while chairs:
+            low = chairs & -chairs
+            yield self.rank_chair[low.bit_length() - 1]
+            chairs ^= low
+
     def free_chairs(self, day: dt.date, start: int, spec: TreatmentSpec, prefer: int | None = None,
                     minutes: int | None = None, booked_before_breakdown: bool = False) -> Iterator[int]:
         """Chairs hosting the route and free for ``minutes`` (default: dosing to turnover end), in picking order."""
         span = minutes or spec.busy_minutes
         free = self.usable_chairs(day, start, span, spec.route, booked_before_breakdown) \
             & ~self.grid(day).busy(start, span)
-        if prefer is not None and free & self.chair_bit[prefer]:
-            yield prefer
-            free &= ~self.chair_bit[prefer]
-        while free:
-            low = free & -free
-            yield self.rank_chair[low.bit_length() - 1]
-            free ^= low
+        return self.in_order(free, prefer)
 
     def find_slot(self, day: dt.date, spec: TreatmentSpec, preferred: int, prefer: int | None) -> tuple[int, int] | None:
         """The grid start nearest ``preferred`` with a free chair (``prefer`` first), or None.
 
-        From today on a chair stops taking sessions at its share of the day (FUTURE_CHAIR_SHARE),
-        so the desk always finds room to book.
+        From today on a chair takes sessions up to its share of the day (FUTURE_CHAIR_SHARE)
+        and always keeps a free window for its longest treatment, so the desk finds room to book.
         """
         starts = self.starts(day, spec, preferred)
         if not starts:
@@ -287,10 +309,6 @@ class _Builder:
         usable = self.route_bits[spec.route]
         if day > self.today:
             usable &= ~self.oos_bit
-        if grid.budget is not None:
-            usable &= ~grid.over_budget(span)
-        if not usable:
-            return None
         today = day == self.today
         now = self.now_minute
         turnaround = spec.chair_minutes + spec.turnover_minutes + 25
@@ -303,10 +321,16 @@ class _Builder:
                 if start + span > now:
                     allowed &= ~self.oos_bit
             free = allowed & ~grid.busy(start, span)
-            if free:
+            if not free:
+                continue
+            if grid.budget is None:
                 if prefer is not None and free & self.chair_bit[prefer]:
                     return start, prefer
                 return start, self.rank_chair[(free & -free).bit_length() - 1]
+            for chair in self.in_order(free, prefer):
+                bit = self.chair_bit[chair]
+                if grid.may_hold(bit, start, span, self.chair_window[bit]):
+                    return start, chair
         return None
 
     def take(self, chair: int, day: dt.date, start: int, spec: TreatmentSpec, minutes: int | None = None) -> None:
@@ -514,15 +538,19 @@ class _Builder:
             row["version"] = 4
 
     def file_form(self, row: dict) -> None:
-        """REMS forms: filed within the week mostly; the latest week's and a few older ones owed."""
+        """REMS forms: owed only for the last days' sessions, the newest mostly, a few a day or two overdue."""
         due = row["form_due_on"]
         if due is None:
             return
         rng = self.rng
         age = (self.today - row["start_at"].date()).days
-        owed = age <= 0 or (age < 7 and rng.random() < 0.55) or rng.random() < 0.004
+        days = self.settings.rules.rems_form_days
+        if age <= days:
+            owed = age <= 0 or rng.random() < 0.85 * (days + 1 - age) / days
+        else:
+            owed = age <= days + 2 and rng.random() < 0.15
         if not owed:
-            filed = row["discharged_at"] + dt.timedelta(days=rng.randint(0, 5), hours=rng.randint(1, 6))
+            filed = row["discharged_at"] + dt.timedelta(days=rng.randint(0, min(5, days - 1)), hours=rng.randint(1, 6))
             row["form_filed_at"] = min(filed, self.now_local - dt.timedelta(hours=1))
             row["form_filed_by"] = DEMO_ACTOR
 
@@ -612,7 +640,7 @@ class _Builder:
                 row = self.place(patient, course, number, phase.name, kind, spec, day, preferred, home_chair)
                 if row is None:
                     continue
-                home_chair = next(i for i, c in enumerate(self.chairs) if c[0] == row["chair"])
+                home_chair = self.chair_index[row["chair"]]
                 taken_in_phase = last_day = day
                 if row["status"] not in MISSED:
                     number += 1
@@ -679,8 +707,8 @@ class _Builder:
         else:
             protocol = settings.protocol("spravato-trd")
             spec = self.esketamine_spec()
-            # Half the courses run Tue/Fri, spreading the clinic's week.
-            weekdays = (1, 4) if rng.random() < 0.5 else None
+            # A third each on Mon/Thu, Tue/Fri and Wed/Fri, spreading the clinic's week.
+            weekdays = rng.choice((None, (1, 4), (2, 4)))
             quit_after = rng.randint(3, 12) if rng.random() < 0.12 else None
             self.run_course(patient, protocol, spec, patient.intake, self.preferred_start(spec), weekdays,
                             quit_after=quit_after)
@@ -838,7 +866,7 @@ class _Builder:
             self.closed(row, patient, spec, "deferred", closed_at=min(start + 8 * minutes, now))
         elif state == "late_cancel":
             self.closed(row, patient, spec, "cancelled", closed_at=now - self.rng.randint(20, 90) * minutes)
-        chair = next(i for i, c in enumerate(self.chairs) if c[0] == row["chair"])
+        chair = self.chair_index[row["chair"]]
         first = start.hour * 60 + start.minute
         present = self.presence(state, first, spec)
         if present is not None:
@@ -923,16 +951,17 @@ class _DayGrid:
     Slot i holds the ``step`` minutes from opening + i * step. Sessions start on the grid, so
     a session meets a busy span exactly when their slots meet: one OR over a session's slots
     says which chairs are free for all of it, instead of a scan of minutes chair by chair.
+    Each chair's own slots are kept as bits too, for the day's budget.
     """
 
-    __slots__ = ("opens", "step", "slots", "used", "budget", "spent")
+    __slots__ = ("opens", "step", "open_slots", "slots", "chairs", "budget")
 
-    def __init__(self, opens: int, step: int, chairs: int, budget: int | None):
+    def __init__(self, opens: int, closes: int, step: int, budget: int | None):
         self.opens, self.step = opens, step
+        self.open_slots = (1 << ((closes - opens) // step)) - 1  # the slots inside opening hours
         self.slots = [0] * ((24 * 60 + 240 - opens) // step + 1)
-        self.used: dict[int, int] = dict.fromkeys((1 << rank for rank in range(chairs)), 0)  # slots per chair bit
-        self.budget = budget  # slots a chair may hold (None: no limit)
-        self.spent: dict[int, int] = {}  # slots of a session -> bits of the chairs it would take past the budget
+        self.chairs: dict[int, int] = {}  # chair bit -> its busy slots as bits
+        self.budget = budget  # open slots a chair may hold (None: no limit)
 
     def bounds(self, start: int, minutes: int) -> tuple[int, int]:
         return max(0, (start - self.opens) // self.step), -((self.opens - start - minutes) // self.step)
@@ -944,26 +973,29 @@ class _DayGrid:
             busy |= chairs
         return busy
 
+    def hold(self, chairs: int, start: int, end: int) -> None:
+        """Keep the chairs free from ``start`` to ``end`` (minutes of the day) without using their budget."""
+        first, last = self.bounds(start, end - start)
+        for index in range(first, min(last, len(self.slots))):
+            self.slots[index] |= chairs
+
     def take(self, bit: int, start: int, minutes: int) -> None:
         first, last = self.bounds(start, minutes)
         slots = self.slots
-        added = 0
         for index in range(first, last):
-            if not slots[index] & bit:
-                slots[index] |= bit
-                added += 1
-        used = self.used[bit] = self.used[bit] + added
-        for need, chairs in self.spent.items():
-            if used + need > self.budget:
-                self.spent[need] = chairs | bit
+            slots[index] |= bit
+        self.chairs[bit] = self.chairs.get(bit, 0) | ((1 << (last - first)) - 1) << first
 
-    def over_budget(self, minutes: int) -> int:
-        """Bits of the chairs that a session of ``minutes`` would take past the budget."""
-        need = -(-minutes // self.step)
-        chairs = self.spent.get(need)
-        if chairs is None:
-            chairs = self.spent[need] = sum(bit for bit, used in self.used.items() if used + need > self.budget)
-        return chairs
+    def may_hold(self, bit: int, start: int, minutes: int, window: int) -> bool:
+        """True when the chair taking the span stays within the budget and keeps ``window`` free slots in a row."""
+        first, last = self.bounds(start, minutes)
+        held = (self.chairs.get(bit, 0) | ((1 << (last - first)) - 1) << first) & self.open_slots
+        if held.bit_count() > self.budget:
+            return False
+        free = ~held & self.open_slots
+        for _ in range(window - 1):
+            free &= free >> 1
+        return free != 0
 
 
 class _BulkWriter:
@@ -983,20 +1015,8 @@ class _BulkWriter:
     def values(self, row: dict) -> tuple:
         if not self.sqlite:
             return tuple(row.values())
-        # SQLite stores what peewee's fields would: text instants and dates, 0/1 booleans.
-        values = list(row.values())
-        for index in self.converted(tuple(row)):
-            value = values[index]
-            if value is not None:
-                values[index] = int(value) if isinstance(value, bool) else str(value)
-        return tuple(values)
-
-    @functools.lru_cache(maxsize=16)
-    def converted(self, names: tuple[str, ...]) -> tuple[int, ...]:
-        """Positions of a row's date, time and boolean values."""
-        typed = (peewee.DateField, peewee.DateTimeField, peewee.BooleanField)
-        model = next(m for m in (Patient, Course, Session, StatusChange) if all(n in m._meta.fields for n in names))
-        return tuple(i for i, name in enumerate(names) if isinstance(model._meta.fields[name], typed))
+        # SQLite stores what peewee's fields would: text instants and dates (booleans bind as 0/1).
+        return tuple([str(value) if type(value) in _TEXT_TYPES else value for value in row.values()])
 
     @contextlib.contextmanager
     def roomy_cache(self) -> Iterator[None]:
@@ -1022,6 +1042,7 @@ class _BulkWriter:
             cursor.executemany(sql, rows[first:first + CHUNK_ROWS])
 
 
+_TEXT_TYPES = frozenset((dt.datetime, dt.date))
 _SESSION_TIMES = ("start_at", "end_at", "busy_until", "confirmed_at", "arrived_at", "seated_at", "dosing_at",
                   "monitoring_at", "ready_at", "discharged_at", "closed_at", "form_filed_at", "created_at",
                   "updated_at")
