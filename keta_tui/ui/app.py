@@ -102,17 +102,28 @@ class KetaApp(App):
             getattr(self.screen, name)()
         elif verb.scope == "app":
             getattr(self, name)()
+        elif verb.scope == "upcoming":
+            self.action_upcoming(tab="forms")
         elif self.screen is self.board:
             getattr(self.board, name)()
         else:
             self.notify(f"{verb.title} works on the board's selected session: esc back to the board first",
                         severity="warning")
 
-    def action_upcoming(self) -> None:
+    def action_upcoming(self, tab: str | None = None) -> None:
         from .screens.upcoming import UpcomingScreen
 
-        if not isinstance(self.screen, UpcomingScreen):
-            self.push_screen(UpcomingScreen())
+        if isinstance(self.screen, UpcomingScreen):
+            if tab:
+                self.screen.show_tab(tab)
+        else:
+            self.push_screen(UpcomingScreen(tab=tab))
+
+    def action_chair_service(self) -> None:
+        from .screens.chair_service import ChairServiceDialog
+
+        if not isinstance(self.screen, ChairServiceDialog):
+            self.push_screen(ChairServiceDialog())
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -23,7 +23,7 @@ class DeskVerb:
     action: str  # action name on the screen (or app) that owns it
     title: str  # short footer / palette title
     help: str  # one line for the help screen and the palette
-    scope: str  # "app" (anywhere) or "board" (needs the board's selected session)
+    scope: str  # "app" (anywhere), "board" (needs the board's selected session) or "upcoming" (its Forms tab)
     show: bool = True  # shown in the footer
 
 
@@ -44,6 +44,9 @@ DESK_VERBS: tuple[DeskVerb, ...] = (
     DeskVerb("keta.today", "t", "today", "Today", "Back to today", "board", show=False),
     DeskVerb("keta.go_to_date", "g", "go_to_date", "Go to date", "Show another date (YYYY-MM-DD, tomorrow, +3)", "board", show=False),
     DeskVerb("keta.upcoming", "w", "upcoming", "Upcoming", "The next 14 days, call lists, forms owed, courses behind", "app"),
+    DeskVerb("keta.file_form", "f", "file_form", "File form", "Mark the highlighted REMS monitoring form filed (Upcoming, Forms tab)", "upcoming",
+             show=False),
+    DeskVerb("keta.chair_service", "s", "chair_service", "Chairs", "Take a chair out of service (with a reason) or put it back", "app", show=False),
     DeskVerb("keta.privacy", "p", "toggle_privacy", "Privacy", "Privacy mode: initials only, for a screen the waiting room sees", "app"),
     DeskVerb("keta.quit", "q", "quit_desk", "Quit", "Quit keta (asks only if a form holds unsaved input)", "app"),
 )

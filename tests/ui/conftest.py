@@ -146,14 +146,19 @@ def session_on(course_id: int, number: int) -> int:
     return next(row.id for row in summary.sessions if row.number == number)
 
 
-def walk_to_discharge(settings, session_id: int, start: dt.datetime, phq9: int) -> None:
+IV_STEP_MINUTES = (0, 2, 42, 87, 90)  # seated, dosing, monitoring, ready to leave, discharged
+ESKETAMINE_STEP_MINUTES = (0, 2, 17, 122, 125)  # monitoring runs 2 hours from the first device
+
+
+def walk_to_discharge(settings, session_id: int, start: dt.datetime, phq9: int, *, patient: str = "avery",
+                      step_minutes: tuple[int, ...] = IV_STEP_MINUTES) -> None:
     """A past session checked in (with a PHQ-9) and taken through every step to discharged."""
     utc = start.astimezone(dt.timezone.utc)
-    escort_name, escort_phone = PATIENTS_BY_KEY["avery"][4]
+    escort_name, escort_phone = PATIENTS_BY_KEY[patient][4]
     check_in(settings, session_id, GateAnswers(escort_name=escort_name, escort_phone=escort_phone,
                                                phq9=phq9, **PASSING),
              actor=ACTOR, now=utc - dt.timedelta(minutes=10))
-    for minutes in (0, 2, 42, 87, 90):
+    for minutes in step_minutes:
         lifecycle.advance(settings, session_id, actor=ACTOR, now=utc + dt.timedelta(minutes=minutes))
 
 

@@ -19,9 +19,14 @@ SCREEN_KEYS = (
     ("Patient", "b / P", "book a session / plan a course from a protocol"),
     ("Course plan", "enter / F2", "propose the sessions / book the whole plan"),
     ("Upcoming", "enter", "on the Calls tab: mark the patient confirmed"),
+    ("Upcoming", "enter", "on the Forms tab: mark the REMS form filed (asks first)"),
+    ("Chair service", "enter", "take the chosen chair out (asks why) or put it back"),
     ("Anywhere", "esc", "back"),
     ("Anywhere", "ctrl+p", "command palette: every desk verb by name"),
 )
+
+
+WHERE = {"app": "anywhere", "board": "board", "upcoming": "upcoming"}
 
 
 def keys_table(keymap: dict[str, str]) -> Table:
@@ -30,7 +35,7 @@ def keys_table(keymap: dict[str, str]) -> Table:
     table.add_column("Where", no_wrap=True)
     table.add_column("Does")
     for verb in DESK_VERBS:
-        where = "board" if verb.scope == "board" else "anywhere"
+        where = WHERE.get(verb.scope, verb.scope)
         table.add_row(Text(key_label(effective_key(verb, keymap))), where, Text(verb.help))
     for where, key, does in SCREEN_KEYS:
         table.add_row(Text(key), where.lower(), Text(does))

@@ -1,7 +1,8 @@
 """Upcoming (w): the next 14 days, tomorrow's confirmation calls, pick-ups, REMS forms owed,
 courses behind and patients with nothing booked next. All read in one worker.
 
-On the Calls tab, enter marks the highlighted patient confirmed (scheduled -> confirmed).
+On the Calls tab, enter marks the highlighted patient confirmed (scheduled -> confirmed);
+on the Forms tab, enter or f marks the highlighted REMS form filed, after a yes.
 """
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from keta_tui.clinic import lifecycle
 from keta_tui.clinic.board import confirmation_calls, load_upcoming, pickup_calls
 from keta_tui.clinic.courses import courses_behind, patients_without_next_booking
-from keta_tui.clinic.forms import owed_forms
+from keta_tui.clinic.forms import file_form, owed_forms
 
+from .. import keymap
 from ..formatting import course_of, hhmm, literal, person, status_word, treatment_short
 from ..messages import DataLoaded, DeskActionDone
 from ..workers import ClinicCalls
+from .confirm_dialog import ConfirmDialog
 
 DAYS_AHEAD = 14
 LIST_LIMIT = 100
+DONE_WORDS = {"confirm": "confirmed", "file_form": "REMS form filed"}
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,12 @@ TABLES = (
 
 class UpcomingScreen(ClinicCalls, Screen):
     BINDINGS = [Binding("escape", "back", "Back"),
-                Binding("r", "reload", "Reload", show=False)]
+                Binding("r", "reload", "Reload", show=False)] + keymap.bindings("upcoming")
 
-    def __init__(self) -> None:
+    def __init__(self, tab: str | None = None) -> None:
         super().__init__()
         self.data: UpcomingData | None = None
+        self.first_tab = tab
 
     def compose(self) -> ComposeResult:
         yield Static("Upcoming", id="upcoming-title", classes="screen-title")
@@ -77,6 +82,9 @@ class UpcomingScreen(ClinicCalls, Screen):
                 with TabPane(title, id=f"tab-{table_id}"):
                     if table_id == "calls":
                         yield Static("Tomorrow's confirmation calls: enter marks the patient confirmed.",
+                                     classes="hint")
+                    elif table_id == "forms":
+                        yield Static("REMS monitoring forms owed: enter or f marks the form filed.",
                                      classes="hint")
                     yield DataTable(id=table_id, cursor_type="row")
         yield Footer()
@@ -87,7 +95,13 @@ class UpcomingScreen(ClinicCalls, Screen):
             for column, width in columns:
                 table.add_column(column, key=column.lower(), width=width)
         self.watch(self.app, "privacy", lambda privacy: self._show(), init=False)
+        if self.first_tab:
+            self.show_tab(self.first_tab)
         self.action_reload()
+
+    def show_tab(self, table_id: str) -> None:
+        self.query_one("#upcoming-tabs", TabbedContent).active = f"tab-{table_id}"
+        self.query_one(f"#{table_id}", DataTable).focus()
 
     def action_reload(self) -> None:
         settings, today, now = self.app.settings, self.app.today(), self.app.clock.now()
@@ -160,9 +174,15 @@ class UpcomingScreen(ClinicCalls, Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.data_table.id != "calls" or self.data is None:
+        if self.data is None:
             return
-        call = next((c for c in self.data.calls if str(c.session_id) == event.row_key.value), None)
+        if event.data_table.id == "forms":
+            self._ask_to_file(event.row_key.value)
+        elif event.data_table.id == "calls":
+            self._confirm_call(event.row_key.value)
+
+    def _confirm_call(self, key: str) -> None:
+        call = next((c for c in self.data.calls if str(c.session_id) == key), None)
         if call is None:
             return
         if call.confirmed:
@@ -172,8 +192,40 @@ class UpcomingScreen(ClinicCalls, Screen):
         self.write("confirm", lambda: lifecycle.advance(settings, call.session_id, to="confirmed", actor=actor,
                                                         now=now, version=call.version), call.session_id)
 
+    def action_file_form(self) -> None:
+        """f: on the Forms tab, file the highlighted form; elsewhere, go to the Forms tab."""
+        tabs = self.query_one("#upcoming-tabs", TabbedContent)
+        if tabs.active != "tab-forms":
+            self.show_tab("forms")
+            return
+        table = self.query_one("#forms", DataTable)
+        if self.data is None or not table.row_count:
+            self.notify("no REMS forms owed", timeout=3)
+            return
+        self._ask_to_file(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _ask_to_file(self, key: str) -> None:
+        form = next((f for f in self.data.forms if str(f.session_id) == key), None)
+        if form is None:
+            return
+        tz = self.app.tz
+        who = person(form.patient_name, None, self.app.privacy)
+        ended = (f"monitoring ended {hhmm(form.monitoring_end_at, tz)} ({form.monitoring_minutes} min)"
+                 if form.monitoring_end_at else "still in monitoring")
+        detail = (f"{treatment_short(form.treatment_code)} on {form.session_date:%a %d %b}: first device "
+                  f"{hhmm(form.first_device_at, tz)}, {ended}; due {form.due_on:%a %d %b}")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                settings, actor, now = self.app.settings, self.app.actor, self.app.clock.now()
+                self.write("file_form", lambda: file_form(settings, form.session_id, actor=actor, now=now),
+                           form.session_id)
+
+        self.app.push_screen(ConfirmDialog(f"Mark the REMS form for {who} filed?", detail=detail,
+                                           yes="Filed", no="Not yet"), answered)
+
     def on_desk_action_done(self, message: DeskActionDone) -> None:
-        self.notify("confirmed", timeout=3)
+        self.notify(DONE_WORDS.get(message.verb, "done"), timeout=3)
         self.action_reload()
 
     def action_back(self) -> None:
