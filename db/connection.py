@@ -48,6 +48,8 @@ def is_url(target: str) -> bool:
 
 def is_postgres(database: peewee.Database | None = None) -> bool:
     database = database or database_proxy.obj
+    # A DatabaseProxy (what models hold) answers for the database it stands for.
+    database = getattr(database, "obj", database)
     return isinstance(database, PostgresqlDatabase)
 
 
