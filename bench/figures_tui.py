@@ -4,10 +4,13 @@ The baseline is a minimal Textual app with a 40-row DataTable run by the same ha
 """
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Sequence
 
-from measure import BENCH_DIR, PYTHON, Result, bench_env
+from measure import BENCH_DIR, PYTHON, ROOT, Result, bench_env
 from pty_harness import PtyRun, run_in_pty
 
 MINIMAL_APP = BENCH_DIR / "baselines" / "minimal_app.py"
@@ -33,6 +36,18 @@ class Program:
 
 def minimal_program() -> Program:
     return Program([PYTHON, str(MINIMAL_APP)], bench_env(), MINIMAL_MARKERS)
+
+
+def board_markers(keta: Sequence[str], db: Path, env: dict[str, str]) -> tuple[str, str]:
+    """Texts only a loaded board shows: the first seated/reserved patient in the chairs
+    panel and the first session's status in the sessions table."""
+    out = subprocess.run([*keta, "--db", str(db), "today", "--json"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    day = json.loads(out)
+    by_id = {session["id"]: session for session in day["sessions"]}
+    in_chair = next(by_id[chair["session"]] for chair in day["chairs"] if chair["session"] in by_id)
+    # The panel clips long names; ten characters are always shown.
+    return in_chair["patient"]["name"][:10], day["sessions"][0]["status"].replace("_", " ")
 
 
 def _run(program: Program, idle_s: float = 0.0) -> PtyRun:
