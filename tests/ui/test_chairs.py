@@ -4,7 +4,7 @@ from __future__ import annotations
 from keta_tui.clinic.board import load_day
 from keta_tui.clinic.chairs import list_chairs, set_out_of_service
 from tests.conftest import FROZEN_NOW
-from tests.ui.conftest import ACTOR, DAY, notices, run_flow, settle, type_text
+from tests.ui.conftest import DAY, notices, run_flow, settle, type_text
 
 
 def chair_reasons() -> dict[str, str | None]:
@@ -23,19 +23,23 @@ async def choose_chair(pilot, name: str) -> None:
     await settle(pilot)
 
 
-def test_chair_out_of_service_shows_on_the_board(clinic, snap_compare):
-    seen = {}
-
+def take_out_flow(name: str, reason: str, seen: dict):
+    """The flow: s, the chair, its reason, enter; ``seen`` gets the notices and the screen after."""
     async def flow(pilot):
-        await choose_chair(pilot, "Chair 3")
+        await choose_chair(pilot, name)
         assert type(pilot.app.screen).__name__ == "ReasonDialog"
-        await type_text(pilot, "pump fault")
+        await type_text(pilot, reason)
         await pilot.press("enter")
         await settle(pilot)
         seen["notices"] = notices(pilot.app)
         seen["screen"] = type(pilot.app.screen).__name__
 
-    app, matched = run_flow(clinic, snap_compare, flow)
+    return flow
+
+
+def test_chair_out_of_service_shows_on_the_board(clinic, snap_compare):
+    seen = {}
+    app, matched = run_flow(clinic, snap_compare, take_out_flow("Chair 3", "pump fault", seen))
     # Casey at 11:00 today and Gray tomorrow are still booked on Chair 3: the desk is told.
     assert "Chair 3 out of service (pump fault); 2 sessions still booked" in seen["notices"]
     assert seen["screen"] == "BoardScreen"
@@ -48,16 +52,8 @@ def test_chair_out_of_service_shows_on_the_board(clinic, snap_compare):
 
 def test_occupied_chair_is_refused(clinic, snap_compare):
     seen = {}
-
-    async def flow(pilot):
-        await choose_chair(pilot, "Chair 2")  # Devon's infusion is running there
-        await type_text(pilot, "spill")
-        await pilot.press("enter")
-        await settle(pilot)
-        seen["notices"] = notices(pilot.app)
-        seen["screen"] = type(pilot.app.screen).__name__
-
-    app, matched = run_flow(clinic, snap_compare, flow)
+    # Devon's infusion is running on Chair 2.
+    app, matched = run_flow(clinic, snap_compare, take_out_flow("Chair 2", "spill", seen))
     assert "Chair 2 still holds session" in seen["notices"]
     assert seen["screen"] == "ChairServiceDialog"  # stays open to choose another chair
     assert "Chair 2 (iv+nasal): in service" in app.final_text
