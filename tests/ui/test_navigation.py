@@ -77,7 +77,7 @@ def test_resize_to_60x20_and_back(clinic, snap_compare):
     async def flow(pilot):
         await pilot.resize_terminal(60, 20)
         await settle(pilot)
-        seen["small"] = (pilot.app.size, len(pilot.app.screen.query("ChairLine")))
+        seen["small"] = (pilot.app.size, len(pilot.app.screen.query_one("#chairs").lines))
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
 

@@ -13,6 +13,7 @@ from textual.app import App
 
 from keta_tui.clinic.board import ChairRow, load_day
 from keta_tui.ui.formatting import chair_timer_text, flags_text, initials_of, person, treatment_short
+from keta_tui.ui.widgets.chair_panel import ChairPanel, column_widths
 from keta_tui.ui.widgets.sessions_table import SessionsTable
 from tests.conftest import FROZEN_NOW
 from tests.ui.conftest import DAY, make_app, settle
@@ -80,6 +81,46 @@ def test_table_updates_only_changed_cells(clinic):
             table.show(changed, tz, False)
             assert calls["update"] == 1 and calls["add"] == 0 and calls["clear"] == 0
             assert table.get_cell(str(clinic.sessions["late"]), "status").plain == "no-show"
+
+    asyncio.run(scenario())
+
+
+class ChairsApp(App):
+    def compose(self):
+        yield ChairPanel()
+
+
+def test_chair_columns_match_the_board_layout():
+    """Patient takes half of what is left (8..26 cells), the timer the rest (>= 12)."""
+    assert column_widths(78) == (9, 17, 22, 7, 23)
+    assert column_widths(58) == (9, 17, 12, 7, 13)
+    assert column_widths(118) == (9, 17, 26, 7, 59)
+
+
+def test_chair_panel_redraws_only_changed_lines():
+    """40 chairs are one widget; a reload with one chair changed redraws that line only."""
+    now = dt.datetime(2026, 11, 17, 10, 0, tzinfo=NY)
+    chairs = tuple(dataclasses.replace(chair("available"), id=number, name=f"Chair {number}")
+                   for number in range(1, 41))
+    redrawn = []
+
+    async def scenario():
+        app = ChairsApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            panel = app.query_one(ChairPanel)
+            panel.show(chairs, now, NY, False)
+            await pilot.pause()
+            assert panel.size.height == 12 and panel.virtual_size.height == 40 and not panel.children
+            assert "Chair 12" in panel.render_line(11).text and "free" in panel.render_line(11).text
+            panel.refresh_line = redrawn.append
+            panel.show(chairs, now, NY, False)  # a tick: same data
+            assert redrawn == []
+            seated = dataclasses.replace(chairs[2], state="dosing", patient_name="Doe, Jane",
+                                         since=now - dt.timedelta(minutes=5))
+            panel.show(chairs[:2] + (seated,) + chairs[3:], now, NY, True)
+            assert redrawn == [2]
+            line = panel.render_line(2).text
+            assert "dosing" in line and "J.D." in line and "Doe" not in line
 
     asyncio.run(scenario())
 
