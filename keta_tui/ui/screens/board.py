@@ -9,6 +9,7 @@ clock re-derives chair states and flags from the loaded rows (no query).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -332,7 +333,18 @@ class BoardScreen(ClinicCalls, Screen):
         row = next((r for r in (self.board.sessions if self.board else ()) if r.id == message.session_id), None)
         who = person(row.patient_name, row.patient_initials, self.app.privacy) if row else "session"
         self.notify(f"{who}: {words}", timeout=4)
+        self._show_step(result)
         self.load()
+
+    def _show_step(self, result) -> None:
+        """Show a status step's new status at once; the reload that follows redoes chairs and flags."""
+        if self.board is None or not isinstance(result, lifecycle.StepResult):
+            return
+        sessions = tuple(replace(row, status=result.to_status, version=result.version) if row.id == result.session_id
+                         else row for row in self.board.sessions)
+        if sessions != self.board.sessions:
+            self.board = replace(self.board, sessions=sessions)
+            self.show_board()
 
     # --- days ----------------------------------------------------------------------------
 
