@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -319,10 +318,3 @@ def _unmasked(exc: BaseException) -> BaseException:
         exc = exc.__context__
     return exc
 
-
-def copy_file_aside(path: Path, suffix: str) -> Path:
-    """Keep a file next to itself under a new suffix (used by restore)."""
-    dest = path.with_name(f"{path.name}.{suffix}")
-    shutil.copy2(path, dest)
-    os.chmod(dest, 0o600)
-    return dest
